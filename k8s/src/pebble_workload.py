@@ -1,0 +1,101 @@
+"""ExampleBlog as a Pebble service in the pod's workload container.
+
+Files live in the workload container and are reached through Pebble's file
+API (charmlibs-pathops ``ContainerPath``); the service is one Pebble layer.
+Pebble's start/stop calls are where the tests watch starts and stops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import ops
+from charmlibs.pathops import ContainerPath
+
+from workload import COMMAND, PORT, SERVICE_NAME
+
+CONTAINER_NAME: Final = "blog"
+LAYER_NAME: Final = "example-blog"
+CHECK_NAME: Final = "blog-alive"
+# The image's unprivileged user (see README: the workload image).
+SERVICE_USER: Final = "_daemon_"
+
+LAYER: Final = ops.pebble.Layer(
+    {
+        "summary": "ExampleBlog",
+        "services": {
+            SERVICE_NAME: {
+                "override": "replace",
+                "summary": "ExampleBlog web service",
+                "command": COMMAND,
+                "startup": "enabled",
+                "user": SERVICE_USER,
+                "group": SERVICE_USER,
+                "on-check-failure": {CHECK_NAME: "restart"},
+            }
+        },
+        "checks": {
+            CHECK_NAME: {
+                "override": "replace",
+                "level": "alive",
+                "period": "10s",
+                "threshold": 3,
+                "http": {"url": f"http://localhost:{PORT}/health"},
+            }
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class PebbleLayer:
+    """The service and its health check as Pebble's plan should hold them."""
+
+    container: ops.Container
+
+    def is_current(self) -> bool:
+        """Whether the plan already holds exactly this service and check."""
+        plan = self.container.get_plan()
+        return plan.services.get(SERVICE_NAME) == LAYER.services[SERVICE_NAME] and (
+            plan.checks.get(CHECK_NAME) == LAYER.checks[CHECK_NAME]
+        )
+
+    def apply(self) -> None:
+        """Add (or replace) the layer; starting is left to the reconcile."""
+        self.container.add_layer(LAYER_NAME, LAYER, combine=True)
+
+
+class PebbleWorkload:
+    """ExampleBlog under Pebble in the workload container."""
+
+    # Pebble is unreachable while the workload container (re)starts; an API
+    # error is Pebble refusing a request while it is in that state.
+    unreachable_errors: tuple[type[Exception], ...] = (
+        ops.pebble.ConnectionError,
+        ops.pebble.APIError,
+    )
+
+    def __init__(self, container: ops.Container):
+        self.container = container
+
+    def path(self, location: str) -> ContainerPath:
+        """A path in the workload container."""
+        return ContainerPath(location, container=self.container)
+
+    def service_definition(self) -> PebbleLayer:
+        """The Pebble layer."""
+        return PebbleLayer(self.container)
+
+    def is_running(self) -> bool:
+        """Whether Pebble reports the service active (absent from the plan counts as not)."""
+        service = self.container.get_services(SERVICE_NAME).get(SERVICE_NAME)
+        return service is not None and service.is_running()
+
+    def start(self) -> None:
+        """Start the service; Pebble returns once it has stayed up for a moment."""
+        self.container.start(SERVICE_NAME)
+
+    def stop(self) -> None:
+        """Stop the service."""
+        self.container.stop(SERVICE_NAME)

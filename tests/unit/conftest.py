@@ -1,0 +1,189 @@
+"""Fixtures that observe the service managers at their boundary.
+
+Starts and stops are counted where the charm hands them to the service
+manager: the ``systemctl`` command lines (machine) and the Pebble start, stop,
+restart and replan calls (Kubernetes). Nothing here reads charm internals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ops
+import pytest
+from charmlibs.pathops import LocalPath
+from ops import testing
+
+import workload
+from tests.variants import charm_class, config_options, metadata
+
+_real_run = subprocess.run
+
+
+def with_mode(state: testing.State, mode: str) -> testing.State:
+    """The same state with another value of the ``mode`` option."""
+    return dataclasses.replace(state, config={"mode": mode})
+
+
+@dataclass
+class FakeSystemctl:
+    """systemd as seen through ``systemctl``: records every call, keeps active/enabled.
+
+    Calls it was told to fail (``failing``) go to ``refused`` and change nothing.
+    """
+
+    active: bool = False
+    enabled: bool = False
+    failing: set[str] = field(default_factory=set)
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    refused: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __call__(self, cmd: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        if not (isinstance(cmd, list) and cmd and cmd[0] == "systemctl"):
+            return _real_run(cmd, *args, **kwargs)
+        argv = tuple(cmd[1:])
+        verb = next(arg for arg in argv if not arg.startswith("-"))
+        now = "--now" in argv
+        code = 0
+        if verb in self.failing:
+            self.refused.append(argv)
+            code = 1
+        else:
+            self.calls.append(argv)
+            if verb == "is-active":
+                code = 0 if self.active else 3
+            elif verb == "enable":
+                self.enabled = True
+                self.active = self.active or now
+            elif verb == "disable":
+                self.enabled = False
+                self.active = self.active and not now
+            elif verb == "stop":
+                self.active = False
+        if code and kwargs.get("check"):
+            raise subprocess.CalledProcessError(code, cmd, "", f"systemctl {verb} failed")
+        return subprocess.CompletedProcess(cmd, code, "", "")
+
+    @property
+    def starts(self) -> int:
+        """How many times the service was started (``start``, ``restart`` or ``enable --now``)."""
+        return sum(
+            1
+            for argv in self.calls
+            if argv[0] in ("start", "restart") or (argv[0] == "enable" and "--now" in argv)
+        )
+
+    @property
+    def stops(self) -> int:
+        """How many times the service was stopped or restarted."""
+        return sum(1 for argv in self.calls if argv[0] in ("stop", "restart"))
+
+    def reboot(self) -> None:
+        """What a machine reboot does: enabled services come back up, the log starts anew."""
+        self.active = self.enabled
+        self.calls.clear()
+
+
+@dataclass
+class MachineHarness:
+    """The machine charm with its files under a temporary root and systemctl faked."""
+
+    root: Path
+    systemctl: FakeSystemctl
+    ctx: testing.Context[ops.CharmBase]
+
+    def file(self, location: str) -> Path:
+        """Where a machine path lives during the test."""
+        return self.root / location.lstrip("/")
+
+    def run(self, event: Any, state: testing.State) -> testing.State:
+        """Run one hook."""
+        return self.ctx.run(event, state)
+
+
+@pytest.fixture
+def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
+    """A machine whose root is ``tmp_path`` and whose systemd is a fake ``systemctl``."""
+    fake = FakeSystemctl()
+    monkeypatch.setattr(subprocess, "run", fake)
+    charm = charm_class("machine")
+    import systemd_workload
+
+    monkeypatch.setattr(
+        systemd_workload.SystemdWorkload,
+        "path",
+        lambda _self, location: LocalPath(tmp_path, location.lstrip("/")),
+    )
+    if os.geteuid() != 0:
+        # Only root can give files to root; unprivileged runs own them themselves.
+        monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
+    ctx = testing.Context(charm, meta=metadata("machine"), config=config_options())
+    return MachineHarness(tmp_path, fake, ctx)
+
+
+@dataclass
+class PebbleCalls:
+    """Every Pebble call that can start or stop a service, in order."""
+
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    @property
+    def starts(self) -> int:
+        """Starts, counting a restart as one."""
+        return sum(1 for name, _ in self.calls if name in ("start", "restart"))
+
+    @property
+    def stops(self) -> int:
+        """Stops, counting a restart as one."""
+        return sum(1 for name, _ in self.calls if name in ("stop", "restart"))
+
+    def names(self) -> list[str]:
+        """The calls' names, in order."""
+        return [name for name, _ in self.calls]
+
+
+@dataclass
+class K8sHarness:
+    """The Kubernetes charm with its workload container's files under a temporary root."""
+
+    root: Path
+    pebble: PebbleCalls
+    ctx: testing.Context[ops.CharmBase]
+
+    def file(self, location: str) -> Path:
+        """Where a workload-container path lives during the test."""
+        return self.root / location.lstrip("/")
+
+    def container(self, *, can_connect: bool = True, **kwargs: Any) -> testing.Container:
+        """The workload container, its filesystem mounted from the temporary root."""
+        mounts = {"root": testing.Mount(location="/", source=self.root)}
+        return testing.Container("blog", can_connect=can_connect, mounts=mounts, **kwargs)
+
+    def run(self, event: Any, state: testing.State) -> testing.State:
+        """Run one hook."""
+        return self.ctx.run(event, state)
+
+
+@pytest.fixture
+def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[K8sHarness]:
+    """The Kubernetes charm, with every Pebble start/stop/restart/replan recorded."""
+    calls = PebbleCalls()
+    for name in ("start", "stop", "restart", "replan"):
+        original = getattr(ops.Container, name)
+
+        def spy(self: ops.Container, *args: Any, _name: str = name, _original: Any = original):
+            calls.calls.append((_name, args))
+            return _original(self, *args)
+
+        monkeypatch.setattr(ops.Container, name, spy)
+    if os.geteuid() != 0:
+        monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
+    ctx = testing.Context(charm_class("k8s"), meta=metadata("k8s"), config=config_options())
+    yield K8sHarness(tmp_path, calls, ctx)
