@@ -89,13 +89,16 @@ class Blog:
 
     def page(self) -> str:
         """The blog's front page as HTML."""
-        banner = '<p class="banner">TEST MODE: sample posts only</p>\n' if self.mode == "test" else ""
+        banner = (
+            '<p class="banner">TEST MODE: sample posts only</p>\n' if self.mode == "test" else ""
+        )
         articles = "".join(
             f"<article><h2>{html.escape(post.title)}</h2><p>{html.escape(post.body)}</p></article>\n"
             for post in self.posts()
         )
         return (
-            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ExampleBlog</title></head>\n"
+            '<!doctype html>\n<html><head><meta charset="utf-8">'
+            "<title>ExampleBlog</title></head>\n"
             f"<body>\n{banner}<h1>ExampleBlog</h1>\n{articles or '<p>No posts yet.</p>'}\n"
             "</body></html>\n"
         )
@@ -120,7 +123,7 @@ def start_blog(mode_file: pathlib.Path, posts_dir: pathlib.Path) -> Blog:
         mode=read_mode(mode_file),
         posts_dir=posts_dir,
         start_id=uuid.uuid4().hex,
-        started_at=datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        started_at=datetime.datetime.now(datetime.UTC).isoformat(),
         pid=os.getpid(),
     )
 
@@ -131,7 +134,7 @@ def make_handler(blog: Blog) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = f"ExampleBlog/{VERSION}"
 
-        def do_GET(self) -> None:  # noqa: N802 (name fixed by http.server)
+        def do_GET(self) -> None:
             if self.path == "/health":
                 self._send(200, "application/json", json.dumps(blog.health()) + "\n")
             elif self.path in ("/", "/index.html"):
@@ -147,7 +150,7 @@ def make_handler(blog: Blog) -> type[http.server.BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             # One line per request on stderr, which systemd and Pebble both collect.
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with server:
         server.serve_forever()
-    return 0  # pragma: no cover (serve_forever returns only after shutdown())
+    return 0
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ class Workload(Protocol):
 
 @dataclass(frozen=True)
 class ManagedFile:
-    """A root-owned, world-readable file whose content the charm decides.
+    r"""A root-owned, world-readable file whose content the charm decides.
 
     Surrounding whitespace is not significant: the blog strips it when it reads
     its mode, so ``production`` and ``production\\n\\n`` mean the same and must

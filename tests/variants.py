@@ -29,7 +29,8 @@ def charm_class(variant: str) -> type[ops.CharmBase]:
         spec = importlib.util.spec_from_file_location(
             module_name, ROOT / variant / "src" / "charm.py"
         )
-        assert spec and spec.loader
+        assert spec
+        assert spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)

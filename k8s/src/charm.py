@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import ops
+from pebble_workload import CONTAINER_NAME, PebbleWorkload
 
 from blog_charm import ExampleBlogCharm
-from pebble_workload import CONTAINER_NAME, PebbleWorkload
 
 
 class ExampleBlogK8sCharm(ExampleBlogCharm):

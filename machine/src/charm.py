@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import ops
+from systemd_workload import SystemdWorkload
 
 from blog_charm import ExampleBlogCharm
-from systemd_workload import SystemdWorkload
 
 
 class ExampleBlogMachineCharm(ExampleBlogCharm):

@@ -11,7 +11,6 @@ import dataclasses
 import getpass
 import os
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,7 +162,13 @@ class K8sHarness:
 
     def container(self, *, can_connect: bool = True, **kwargs: Any) -> testing.Container:
         """The workload container, its filesystem mounted from the temporary root."""
-        mounts = {"root": testing.Mount(location="/", source=self.root)}
+        mounts: dict[str, testing.Mount] = {}
+        for location in (workload.MODE_FILE, workload.CODE_FILE):
+            directory = self.file(location).parent
+            directory.mkdir(parents=True, exist_ok=True)
+            mounts[directory.name] = testing.Mount(
+                location=str(Path(location).parent), source=directory
+            )
         return testing.Container("blog", can_connect=can_connect, mounts=mounts, **kwargs)
 
     def run(self, event: Any, state: testing.State) -> testing.State:
@@ -172,7 +177,7 @@ class K8sHarness:
 
 
 @pytest.fixture
-def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[K8sHarness]:
+def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
     """The Kubernetes charm, with every Pebble start/stop/restart/replan recorded."""
     calls = PebbleCalls()
     for name in ("start", "stop", "restart", "replan"):
@@ -186,4 +191,4 @@ def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[K8sHarness]
     if os.geteuid() != 0:
         monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
     ctx = testing.Context(charm_class("k8s"), meta=metadata("k8s"), config=config_options())
-    yield K8sHarness(tmp_path, calls, ctx)
+    return K8sHarness(tmp_path, calls, ctx)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import systemd_workload
 from ops import testing
 
-import systemd_workload
 from example_blog import MODES
 from tests.unit.conftest import MachineHarness, with_mode
 from workload import CODE_FILE, MODE_FILE
@@ -16,7 +16,11 @@ INVALID_MODES = ["Test", "PRODUCTION", "", " ", " test", "production\n", "stagin
 def deploy(machine: MachineHarness, mode: str = "test") -> testing.State:
     """A fresh deploy: install, config-changed, start."""
     state = testing.State(config={"mode": mode})
-    for event in (machine.ctx.on.install(), machine.ctx.on.config_changed(), machine.ctx.on.start()):
+    for event in (
+        machine.ctx.on.install(),
+        machine.ctx.on.config_changed(),
+        machine.ctx.on.start(),
+    ):
         state = machine.run(event, state)
     return state
 
@@ -103,7 +107,9 @@ def test_damaged_mode_file_is_rewritten_with_one_restart(machine: MachineHarness
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
-@pytest.mark.parametrize("content", ["production", "production\n\n", "  production \n", "\tproduction"])
+@pytest.mark.parametrize(
+    "content", ["production", "production\n\n", "  production \n", "\tproduction"]
+)
 def test_whitespace_only_differences_change_nothing(machine: MachineHarness, content: str):
     state = deploy(machine, "production")
     machine.file(MODE_FILE).write_text(content)
@@ -181,7 +187,9 @@ def test_changed_code_file_restarts_once(machine: MachineHarness):
 
 
 @pytest.mark.parametrize("verb", ["stop", "enable"])
-def test_failing_systemctl_fails_the_hook_and_leaves_whole_files(machine: MachineHarness, verb: str):
+def test_failing_systemctl_fails_the_hook_and_leaves_whole_files(
+    machine: MachineHarness, verb: str
+):
     """A systemctl failure fails the hook (Juju shows an error and retries it).
 
     A failed stop leaves the old file under the old process; a failed start
@@ -219,7 +227,8 @@ def test_remove_stops_disables_and_deletes_what_install_put_in_place(machine: Ma
     machine.run(machine.ctx.on.remove(), state)
 
     assert ("disable", "--now", "example-blog") in machine.systemctl.calls
-    assert not machine.systemctl.active and not machine.systemctl.enabled
+    assert not machine.systemctl.active
+    assert not machine.systemctl.enabled
     for location in (systemd_workload.UNIT_FILE, CODE_FILE, MODE_FILE):
         assert not machine.file(location).exists()
     assert not machine.file(CODE_FILE).parent.exists()

@@ -1,0 +1,280 @@
+"""The Kubernetes charm against ops.testing's Pebble: every start and stop is counted."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+
+import ops
+import pebble_workload
+import pytest
+from charmlibs.pathops import ContainerPath
+from ops import testing
+
+from example_blog import MODES
+from tests.unit.conftest import K8sHarness, with_mode
+from workload import CODE_FILE, MODE_FILE, SERVICE_NAME
+
+INVALID_MODES = ["Test", "PRODUCTION", "", " ", " test", "production\n", "staging", "prod"]
+
+
+def ready(k8s: K8sHarness, mode: str = "test") -> testing.State:
+    """A fresh deploy where Pebble answers from pebble-ready on."""
+    state = testing.State(config={"mode": mode}, containers={k8s.container(can_connect=False)})
+    for event in ("install", "config_changed", "start"):
+        state = k8s.run(getattr(k8s.ctx.on, event)(), state)
+    state = connect(state)
+    return k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
+
+
+def connect(state: testing.State, can_connect: bool = True) -> testing.State:
+    """The same state with Pebble in the workload container reachable (or not)."""
+    container = dataclasses.replace(state.get_container("blog"), can_connect=can_connect)
+    return dataclasses.replace(state, containers={container})
+
+
+def service_running(state: testing.State) -> bool:
+    """What Pebble reports for the service after the hook."""
+    return state.get_container("blog").service_statuses.get(SERVICE_NAME) == (
+        ops.pebble.ServiceStatus.ACTIVE
+    )
+
+
+def test_fresh_deploy_starts_once_on_pebble_ready(k8s: K8sHarness):
+    state = ready(k8s)
+
+    assert k8s.pebble.names() == ["start"]
+    assert service_running(state)
+    assert k8s.file(MODE_FILE).read_text() == "test\n"
+    assert k8s.file(MODE_FILE).stat().st_mode & 0o777 == 0o644
+    assert "class Blog" in k8s.file(CODE_FILE).read_text()
+    plan = state.get_container("blog").plan
+    assert plan.services[SERVICE_NAME].user == pebble_workload.SERVICE_USER
+    assert plan.checks[pebble_workload.CHECK_NAME].http == {"url": "http://localhost:8080/health"}
+    assert state.unit_status == testing.ActiveStatus("serving in test mode")
+    assert state.opened_ports == {testing.TCPPort(8080)}
+    assert state.workload_version == "1.0.0"
+
+
+def test_waits_while_pebble_is_unreachable(k8s: K8sHarness):
+    state = testing.State(config={"mode": "test"}, containers={k8s.container(can_connect=False)})
+
+    state = k8s.run(k8s.ctx.on.config_changed(), state)
+
+    assert state.unit_status.name == "waiting"
+    assert not k8s.file(MODE_FILE).exists()
+    assert k8s.pebble.names() == []
+
+
+def test_reachable_pebble_is_used_before_pebble_ready(k8s: K8sHarness):
+    state = testing.State(config={"mode": "production"}, containers={k8s.container()})
+    state = k8s.run(k8s.ctx.on.config_changed(), state)
+    state = k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
+
+    assert k8s.pebble.names() == ["start"]
+    assert state.unit_status == testing.ActiveStatus("serving in production mode")
+
+
+@pytest.mark.parametrize("event", ["config_changed", "update_status", "upgrade_charm", "start"])
+def test_repeated_events_touch_nothing(k8s: K8sHarness, event: str):
+    state = ready(k8s)
+    before = k8s.file(MODE_FILE).stat()
+
+    k8s.run(getattr(k8s.ctx.on, event)(), state)
+
+    assert k8s.pebble.names() == ["start"]
+    after = k8s.file(MODE_FILE).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_pebble_ready_again_touches_nothing(k8s: K8sHarness):
+    state = ready(k8s)
+
+    k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
+
+    assert k8s.pebble.names() == ["start"]
+
+
+def test_toggle_restarts_once_each_way(k8s: K8sHarness):
+    state = ready(k8s)
+
+    state = k8s.run(k8s.ctx.on.config_changed(), with_mode(state, "production"))
+    assert k8s.pebble.names() == ["start", "stop", "start"]
+    assert k8s.file(MODE_FILE).read_text() == "production\n"
+    assert state.unit_status == testing.ActiveStatus("serving in production mode")
+
+    state = k8s.run(k8s.ctx.on.config_changed(), with_mode(state, "test"))
+    assert k8s.pebble.names() == ["start", "stop", "start", "stop", "start"]
+    assert k8s.file(MODE_FILE).read_text() == "test\n"
+    assert service_running(state)
+
+
+@pytest.mark.parametrize("damage", ["delete", "empty", "garble", "binary"])
+def test_damaged_mode_file_is_rewritten_with_one_restart(k8s: K8sHarness, damage: str):
+    state = ready(k8s, "production")
+    path = k8s.file(MODE_FILE)
+    if damage == "delete":
+        path.unlink()
+    elif damage == "empty":
+        path.write_text("")
+    elif damage == "garble":
+        path.write_text("prod\x00uction??\n")
+    else:
+        path.write_bytes(b"\xff\xfe\x00")
+
+    state = k8s.run(k8s.ctx.on.update_status(), state)
+
+    assert path.read_text() == "production\n"
+    assert k8s.pebble.names() == ["start", "stop", "start"]
+    assert state.unit_status == testing.ActiveStatus("serving in production mode")
+
+
+@pytest.mark.parametrize("content", ["production", "production\n\n", "  production \n"])
+def test_whitespace_only_differences_change_nothing(k8s: K8sHarness, content: str):
+    state = ready(k8s, "production")
+    k8s.file(MODE_FILE).write_text(content)
+
+    k8s.run(k8s.ctx.on.config_changed(), state)
+
+    assert k8s.file(MODE_FILE).read_text() == content
+    assert k8s.pebble.names() == ["start"]
+
+
+@pytest.mark.parametrize("bad", INVALID_MODES)
+def test_invalid_mode_blocks_and_writes_nothing(k8s: K8sHarness, bad: str):
+    state = ready(k8s, bad)
+
+    assert state.unit_status.name == "blocked"
+    assert repr(bad) in state.unit_status.message
+    assert all(repr(mode) in state.unit_status.message for mode in MODES)
+    assert not k8s.file(MODE_FILE).exists()
+    assert k8s.pebble.names() == []
+
+
+@pytest.mark.parametrize("bad", INVALID_MODES)
+def test_invalid_mode_while_running_changes_nothing(k8s: K8sHarness, bad: str):
+    state = ready(k8s, "production")
+
+    state = k8s.run(k8s.ctx.on.config_changed(), with_mode(state, bad))
+
+    assert state.unit_status.name == "blocked"
+    assert k8s.file(MODE_FILE).read_text() == "production\n"
+    assert k8s.pebble.names() == ["start"]
+
+
+def test_changed_layer_restarts_once(k8s: K8sHarness):
+    """The layer an older charm revision added is replaced, and the service restarted once."""
+    state = ready(k8s)
+    container = state.get_container("blog")
+    stale = ops.pebble.Layer(
+        {"services": {SERVICE_NAME: {"override": "replace", "command": "/bin/false"}}}
+    )
+    layers = {pebble_workload.LAYER_NAME: stale}
+    state = dataclasses.replace(
+        state, containers={dataclasses.replace(container, layers=layers, check_infos=frozenset())}
+    )
+
+    state = k8s.run(k8s.ctx.on.upgrade_charm(), state)
+
+    assert k8s.pebble.names() == ["start", "stop", "start"]
+    assert (
+        state.get_container("blog").plan.services[SERVICE_NAME].command.endswith("example_blog.py")
+    )
+
+
+def reschedule_orders() -> list[tuple[tuple[str, ...], int]]:
+    """Every order of the four events a new pod sees, with Pebble down for the first k of them.
+
+    Pebble comes up once and stays up, and pebble-ready is only emitted once it
+    is up, so pebble-ready never falls among the first k events.
+    """
+    events = ("upgrade_charm", "config_changed", "start", "pebble_ready")
+    return [
+        (order, unreachable)
+        for order in itertools.permutations(events)
+        for unreachable in range(order.index("pebble_ready") + 1)
+    ]
+
+
+@pytest.mark.parametrize(("order", "unreachable"), reschedule_orders())
+def test_pod_reschedule_starts_once_in_any_order(
+    k8s: K8sHarness, order: tuple[str, ...], unreachable: int
+):
+    """A new pod: empty workload filesystem, empty Pebble plan, no charm state at all."""
+    state = testing.State(config={"mode": "production"}, containers={k8s.container()})
+    for index, event in enumerate(order):
+        state = connect(state, can_connect=index >= unreachable)
+        if event == "pebble_ready":
+            state = k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
+        else:
+            state = k8s.run(getattr(k8s.ctx.on, event)(), state)
+
+    assert k8s.pebble.names() == ["start"]
+    assert k8s.file(MODE_FILE).read_text() == "production\n"
+    assert service_running(state)
+    assert state.unit_status == testing.ActiveStatus("serving in production mode")
+
+
+def test_container_restart_then_pebble_ready_starts_once(k8s: K8sHarness, tmp_path: Path):
+    """A workload container restart: new filesystem, new Pebble, only start and pebble-ready."""
+    state = ready(k8s, "production")
+    for path in sorted(tmp_path.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    state = dataclasses.replace(state, containers={k8s.container()})
+
+    state = k8s.run(k8s.ctx.on.start(), connect(state, can_connect=False))
+    state = connect(state)
+    state = k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
+    state = k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
+
+    assert k8s.pebble.names() == ["start", "start"]
+    assert k8s.file(MODE_FILE).read_text() == "production\n"
+    assert service_running(state)
+
+
+@pytest.mark.parametrize("running", [False, True], ids=["new-pod", "toggle"])
+def test_pebble_drops_between_the_read_and_the_write(
+    k8s: K8sHarness, monkeypatch: pytest.MonkeyPatch, running: bool
+):
+    """Pebble goes away after the charm read the files and before it writes them.
+
+    The hook must not fail, nothing may be half-written, and the unit waits;
+    the pebble-ready that follows Pebble's return finishes with one start.
+    """
+    state = (
+        ready(k8s, "test")
+        if running
+        else testing.State(config={"mode": "test"}, containers={k8s.container()})
+    )
+    starts_before = k8s.pebble.starts
+
+    def unreachable(*args: object, **kwargs: object):
+        raise ops.pebble.ConnectionError("Pebble went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ContainerPath, "write_text", unreachable)
+        state = k8s.run(k8s.ctx.on.config_changed(), with_mode(state, "production"))
+
+    assert state.unit_status == testing.WaitingStatus("waiting for the workload's service manager")
+    assert k8s.pebble.starts == starts_before
+    assert not k8s.file(MODE_FILE).exists() or k8s.file(MODE_FILE).read_text() == "test\n"
+
+    state = k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
+
+    assert k8s.pebble.starts == starts_before + 1
+    assert k8s.file(MODE_FILE).read_text() == "production\n"
+    assert state.unit_status == testing.ActiveStatus("serving in production mode")
+
+
+def test_pebble_api_error_waits_too(k8s: K8sHarness, monkeypatch: pytest.MonkeyPatch):
+    def refuse(*args: object, **kwargs: object):
+        raise ops.pebble.APIError({}, 500, "Internal Server Error", "busy")
+
+    monkeypatch.setattr(ops.Container, "get_plan", refuse)
+    state = testing.State(config={"mode": "test"}, containers={k8s.container()})
+
+    state = k8s.run(k8s.ctx.on.config_changed(), state)
+
+    assert state.unit_status.name == "waiting"
+    assert k8s.pebble.names() == []
