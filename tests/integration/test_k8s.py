@@ -24,21 +24,28 @@ APP = "example-blog-k8s"
 UNIT = f"{APP}/0"
 POD = f"{APP}-0"
 IMAGE = "ubuntu/python:3.12-24.04_stable"
-PEBBLE = "/charm/bin/pebble"
+# The workload image is chiselled (no shell, no coreutils), so every look inside it goes
+# through the charm container: same pod network, and Pebble's client with the workload's socket.
+PEBBLE = "PEBBLE_SOCKET=/charm/containers/blog/pebble.socket /charm/bin/pebble"
 TIMEOUT = 15 * 60
 
 
-async def in_workload(ops_test: OpsTest, command: str) -> str:
-    return await juju(ops_test, "ssh", "--container", "blog", UNIT, command)
+async def in_charm_container(ops_test: OpsTest, command: str) -> str:
+    return await juju(ops_test, "ssh", UNIT, "--", command)
 
 
 async def health(ops_test: OpsTest) -> dict[str, Any]:
-    return parse_health(await in_workload(ops_test, f"python3 -c {HEALTH!r}"))
+    return parse_health(await in_charm_container(ops_test, f"python3 -c {HEALTH!r}"))
+
+
+async def mode_file(ops_test: OpsTest) -> str:
+    read = "print(open('/etc/example_blog/mode').read())"
+    return (await in_charm_container(ops_test, f"{PEBBLE} exec -- python3 -c {read!r}")).strip()
 
 
 async def starts_in_this_pod(ops_test: OpsTest) -> int:
     """Starts seen by this pod's Pebble (its log buffer begins empty in every new pod)."""
-    return count_starts(await in_workload(ops_test, f"{PEBBLE} logs example-blog -n all"))
+    return count_starts(await in_charm_container(ops_test, f"{PEBBLE} logs example-blog -n all"))
 
 
 async def pod_uid(ops_test: OpsTest) -> str:
@@ -120,7 +127,7 @@ async def test_pod_reschedule_starts_once_and_never_restarts(ops_test: OpsTest):
     await poll_until(replaced, timeout=TIMEOUT)
     await settle(ops_test)
 
-    assert (await in_workload(ops_test, "cat /etc/example_blog/mode")).strip() == "production"
+    assert await mode_file(ops_test) == "production"
     assert (await health(ops_test))["mode"] == "production"
     assert await starts_in_this_pod(ops_test) == 1
 
