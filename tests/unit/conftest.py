@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,20 +92,67 @@ class FakeSystemctl:
 
 
 @dataclass
-class MachineHarness:
-    """The machine charm with its files under a temporary root and systemctl faked."""
+class Harness:
+    """One charm variant in ops.testing, with its workload files under a temporary root."""
 
     root: Path
-    systemctl: FakeSystemctl
     ctx: testing.Context[ops.CharmBase]
 
     def file(self, location: str) -> Path:
-        """Where a machine path lives during the test."""
+        """Where a workload path lives during the test."""
         return self.root / location.lstrip("/")
 
     def run(self, event: Any, state: testing.State) -> testing.State:
         """Run one hook."""
         return self.ctx.run(event, state)
+
+    def wipe(self) -> None:
+        """Forget the workload entirely, as if the unit were new."""
+        for child in self.root.iterdir():
+            shutil.rmtree(child)
+
+    def fresh(self, mode: str) -> testing.State:
+        """The Juju state of a new unit with this mode configured."""
+        return testing.State(config={"mode": mode})
+
+    def deploy(self, mode: str = "test") -> testing.State:
+        """A fresh deploy: install, config-changed, start."""
+        state = self.fresh(mode)
+        for event in (self.ctx.on.install(), self.ctx.on.config_changed(), self.ctx.on.start()):
+            state = self.run(event, state)
+        return state
+
+    @property
+    def starts(self) -> int:
+        """Service starts the service manager was asked for so far."""
+        raise NotImplementedError
+
+    @property
+    def stops(self) -> int:
+        """Service stops the service manager was asked for so far."""
+        raise NotImplementedError
+
+
+@dataclass
+class MachineHarness(Harness):
+    """The machine charm, systemctl faked."""
+
+    systemctl: FakeSystemctl
+
+    def wipe(self) -> None:
+        """Also forget that the service was ever installed."""
+        super().wipe()
+        self.systemctl.active = self.systemctl.enabled = False
+
+    @property
+    def starts(self) -> int:
+        """Starts seen by systemctl."""
+        return self.systemctl.starts
+
+    @property
+    def stops(self) -> int:
+        """Stops seen by systemctl."""
+        return self.systemctl.stops
 
 
 @pytest.fixture
@@ -124,7 +172,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
         # Only root can give files to root; unprivileged runs own them themselves.
         monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
     ctx = testing.Context(charm, meta=metadata("machine"), config=config_options())
-    return MachineHarness(tmp_path, fake, ctx)
+    return MachineHarness(tmp_path, ctx, fake)
 
 
 @dataclass
@@ -149,16 +197,10 @@ class PebbleCalls:
 
 
 @dataclass
-class K8sHarness:
-    """The Kubernetes charm with its workload container's files under a temporary root."""
+class K8sHarness(Harness):
+    """The Kubernetes charm, Pebble's start/stop calls recorded."""
 
-    root: Path
     pebble: PebbleCalls
-    ctx: testing.Context[ops.CharmBase]
-
-    def file(self, location: str) -> Path:
-        """Where a workload-container path lives during the test."""
-        return self.root / location.lstrip("/")
 
     def container(self, *, can_connect: bool = True, **kwargs: Any) -> testing.Container:
         """The workload container, its filesystem mounted from the temporary root."""
@@ -171,9 +213,35 @@ class K8sHarness:
             )
         return testing.Container("blog", can_connect=can_connect, mounts=mounts, **kwargs)
 
-    def run(self, event: Any, state: testing.State) -> testing.State:
-        """Run one hook."""
-        return self.ctx.run(event, state)
+    def fresh(self, mode: str) -> testing.State:
+        """A new pod: the workload container's Pebble is up but knows nothing yet."""
+        return testing.State(config={"mode": mode}, containers={self.container()})
+
+    def deploy(self, mode: str = "test") -> testing.State:
+        """A fresh deploy where Pebble answers only from pebble-ready on."""
+        state = testing.State(
+            config={"mode": mode}, containers={self.container(can_connect=False)}
+        )
+        for event in (self.ctx.on.install(), self.ctx.on.config_changed(), self.ctx.on.start()):
+            state = self.run(event, state)
+        state = connect(state)
+        return self.run(self.ctx.on.pebble_ready(state.get_container("blog")), state)
+
+    @property
+    def starts(self) -> int:
+        """Starts seen by Pebble."""
+        return self.pebble.starts
+
+    @property
+    def stops(self) -> int:
+        """Stops seen by Pebble."""
+        return self.pebble.stops
+
+
+def connect(state: testing.State, can_connect: bool = True) -> testing.State:
+    """The same state with Pebble in the workload container reachable (or not)."""
+    container = dataclasses.replace(state.get_container("blog"), can_connect=can_connect)
+    return dataclasses.replace(state, containers={container})
 
 
 @pytest.fixture
@@ -191,4 +259,10 @@ def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
     if os.geteuid() != 0:
         monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
     ctx = testing.Context(charm_class("k8s"), meta=metadata("k8s"), config=config_options())
-    return K8sHarness(tmp_path, calls, ctx)
+    return K8sHarness(tmp_path, ctx, calls)
+
+
+@pytest.fixture(params=["machine", "k8s"])
+def harness(request: pytest.FixtureRequest) -> Harness:
+    """Each charm variant in turn, for behaviour both must share."""
+    return request.getfixturevalue(request.param)

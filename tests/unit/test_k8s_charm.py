@@ -1,4 +1,4 @@
-"""The Kubernetes charm against ops.testing's Pebble: every start and stop is counted."""
+"""What only the Kubernetes charm does: Pebble layers, unreachable Pebble, pod reschedules."""
 
 from __future__ import annotations
 
@@ -12,26 +12,8 @@ import pytest
 from charmlibs.pathops import ContainerPath
 from ops import testing
 
-from example_blog import MODES
-from tests.unit.conftest import K8sHarness, with_mode
+from tests.unit.conftest import K8sHarness, connect, with_mode
 from workload import CODE_FILE, MODE_FILE, SERVICE_NAME
-
-INVALID_MODES = ["Test", "PRODUCTION", "", " ", " test", "production\n", "staging", "prod"]
-
-
-def ready(k8s: K8sHarness, mode: str = "test") -> testing.State:
-    """A fresh deploy where Pebble answers from pebble-ready on."""
-    state = testing.State(config={"mode": mode}, containers={k8s.container(can_connect=False)})
-    for event in ("install", "config_changed", "start"):
-        state = k8s.run(getattr(k8s.ctx.on, event)(), state)
-    state = connect(state)
-    return k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
-
-
-def connect(state: testing.State, can_connect: bool = True) -> testing.State:
-    """The same state with Pebble in the workload container reachable (or not)."""
-    container = dataclasses.replace(state.get_container("blog"), can_connect=can_connect)
-    return dataclasses.replace(state, containers={container})
 
 
 def service_running(state: testing.State) -> bool:
@@ -41,20 +23,15 @@ def service_running(state: testing.State) -> bool:
     )
 
 
-def test_fresh_deploy_starts_once_on_pebble_ready(k8s: K8sHarness):
-    state = ready(k8s)
+def test_first_pebble_ready_defines_the_layer_and_starts_once(k8s: K8sHarness):
+    state = k8s.deploy()
 
     assert k8s.pebble.names() == ["start"]
     assert service_running(state)
-    assert k8s.file(MODE_FILE).read_text() == "test\n"
-    assert k8s.file(MODE_FILE).stat().st_mode & 0o777 == 0o644
-    assert "class Blog" in k8s.file(CODE_FILE).read_text()
     plan = state.get_container("blog").plan
     assert plan.services[SERVICE_NAME].user == pebble_workload.SERVICE_USER
+    assert plan.services[SERVICE_NAME].command == f"/usr/bin/python3 {CODE_FILE}"
     assert plan.checks[pebble_workload.CHECK_NAME].http == {"url": "http://localhost:8080/health"}
-    assert state.unit_status == testing.ActiveStatus("serving in test mode")
-    assert state.opened_ports == {testing.TCPPort(8080)}
-    assert state.workload_version == "1.0.0"
 
 
 def test_waits_while_pebble_is_unreachable(k8s: K8sHarness):
@@ -76,96 +53,17 @@ def test_reachable_pebble_is_used_before_pebble_ready(k8s: K8sHarness):
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
-@pytest.mark.parametrize("event", ["config_changed", "update_status", "upgrade_charm", "start"])
-def test_repeated_events_touch_nothing(k8s: K8sHarness, event: str):
-    state = ready(k8s)
-    before = k8s.file(MODE_FILE).stat()
-
-    k8s.run(getattr(k8s.ctx.on, event)(), state)
-
-    assert k8s.pebble.names() == ["start"]
-    after = k8s.file(MODE_FILE).stat()
-    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-
-
 def test_pebble_ready_again_touches_nothing(k8s: K8sHarness):
-    state = ready(k8s)
+    state = k8s.deploy()
 
     k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
 
     assert k8s.pebble.names() == ["start"]
 
 
-def test_toggle_restarts_once_each_way(k8s: K8sHarness):
-    state = ready(k8s)
-
-    state = k8s.run(k8s.ctx.on.config_changed(), with_mode(state, "production"))
-    assert k8s.pebble.names() == ["start", "stop", "start"]
-    assert k8s.file(MODE_FILE).read_text() == "production\n"
-    assert state.unit_status == testing.ActiveStatus("serving in production mode")
-
-    state = k8s.run(k8s.ctx.on.config_changed(), with_mode(state, "test"))
-    assert k8s.pebble.names() == ["start", "stop", "start", "stop", "start"]
-    assert k8s.file(MODE_FILE).read_text() == "test\n"
-    assert service_running(state)
-
-
-@pytest.mark.parametrize("damage", ["delete", "empty", "garble", "binary"])
-def test_damaged_mode_file_is_rewritten_with_one_restart(k8s: K8sHarness, damage: str):
-    state = ready(k8s, "production")
-    path = k8s.file(MODE_FILE)
-    if damage == "delete":
-        path.unlink()
-    elif damage == "empty":
-        path.write_text("")
-    elif damage == "garble":
-        path.write_text("prod\x00uction??\n")
-    else:
-        path.write_bytes(b"\xff\xfe\x00")
-
-    state = k8s.run(k8s.ctx.on.update_status(), state)
-
-    assert path.read_text() == "production\n"
-    assert k8s.pebble.names() == ["start", "stop", "start"]
-    assert state.unit_status == testing.ActiveStatus("serving in production mode")
-
-
-@pytest.mark.parametrize("content", ["production", "production\n\n", "  production \n"])
-def test_whitespace_only_differences_change_nothing(k8s: K8sHarness, content: str):
-    state = ready(k8s, "production")
-    k8s.file(MODE_FILE).write_text(content)
-
-    k8s.run(k8s.ctx.on.config_changed(), state)
-
-    assert k8s.file(MODE_FILE).read_text() == content
-    assert k8s.pebble.names() == ["start"]
-
-
-@pytest.mark.parametrize("bad", INVALID_MODES)
-def test_invalid_mode_blocks_and_writes_nothing(k8s: K8sHarness, bad: str):
-    state = ready(k8s, bad)
-
-    assert state.unit_status.name == "blocked"
-    assert repr(bad) in state.unit_status.message
-    assert all(repr(mode) in state.unit_status.message for mode in MODES)
-    assert not k8s.file(MODE_FILE).exists()
-    assert k8s.pebble.names() == []
-
-
-@pytest.mark.parametrize("bad", INVALID_MODES)
-def test_invalid_mode_while_running_changes_nothing(k8s: K8sHarness, bad: str):
-    state = ready(k8s, "production")
-
-    state = k8s.run(k8s.ctx.on.config_changed(), with_mode(state, bad))
-
-    assert state.unit_status.name == "blocked"
-    assert k8s.file(MODE_FILE).read_text() == "production\n"
-    assert k8s.pebble.names() == ["start"]
-
-
 def test_changed_layer_restarts_once(k8s: K8sHarness):
     """The layer an older charm revision added is replaced, and the service restarted once."""
-    state = ready(k8s)
+    state = k8s.deploy()
     container = state.get_container("blog")
     stale = ops.pebble.Layer(
         {"services": {SERVICE_NAME: {"override": "replace", "command": "/bin/false"}}}
@@ -218,7 +116,7 @@ def test_pod_reschedule_starts_once_in_any_order(
 
 def test_container_restart_then_pebble_ready_starts_once(k8s: K8sHarness, tmp_path: Path):
     """A workload container restart: new filesystem, new Pebble, only start and pebble-ready."""
-    state = ready(k8s, "production")
+    state = k8s.deploy("production")
     for path in sorted(tmp_path.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     state = dataclasses.replace(state, containers={k8s.container()})
@@ -243,7 +141,7 @@ def test_pebble_drops_between_the_read_and_the_write(
     the pebble-ready that follows Pebble's return finishes with one start.
     """
     state = (
-        ready(k8s, "test")
+        k8s.deploy("test")
         if running
         else testing.State(config={"mode": "test"}, containers={k8s.container()})
     )
