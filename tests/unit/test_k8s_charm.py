@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from pathlib import Path
+from typing import Any
 
 import ops
 import pebble_workload
@@ -81,7 +82,7 @@ def test_changed_layer_restarts_once(k8s: K8sHarness):
     )
 
 
-def reschedule_orders() -> list[tuple[tuple[str, ...], int]]:
+def reschedule_orders() -> list[Any]:
     """Every order of the four events a new pod sees, with Pebble down for the first k of them.
 
     Pebble comes up once and stays up, and pebble-ready is only emitted once it
@@ -89,7 +90,7 @@ def reschedule_orders() -> list[tuple[tuple[str, ...], int]]:
     """
     events = ("upgrade_charm", "config_changed", "start", "pebble_ready")
     return [
-        (order, unreachable)
+        pytest.param(order, unreachable, id=f"{'>'.join(order)}:pebble-down-for-{unreachable}")
         for order in itertools.permutations(events)
         for unreachable in range(order.index("pebble_ready") + 1)
     ]
