@@ -7,6 +7,7 @@ Pebble's start/stop calls are where the tests watch starts and stops.
 
 from __future__ import annotations
 
+import http.client
 from dataclasses import dataclass
 from typing import Final
 
@@ -70,10 +71,16 @@ class PebbleWorkload:
     """ExampleBlog under Pebble in the workload container."""
 
     # Pebble is unreachable while the workload container (re)starts; an API
-    # error is Pebble refusing a request while it is in that state.
+    # error is Pebble refusing a request while it is in that state. A Pebble
+    # that dies while it holds a request drops the connection under the
+    # client, which ops lets through unwrapped: the builtin ConnectionError
+    # (ConnectionResetError, http.client.RemoteDisconnected) or, mid-answer,
+    # an http.client.HTTPException.
     unreachable_errors: tuple[type[Exception], ...] = (
         ops.pebble.ConnectionError,
         ops.pebble.APIError,
+        ConnectionError,
+        http.client.HTTPException,
     )
 
     def __init__(self, container: ops.Container):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import itertools
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,24 @@ def test_pebble_api_error_waits_too(k8s: K8sHarness, monkeypatch: pytest.MonkeyP
 
     assert state.unit_status.name == "waiting"
     assert k8s.pebble.names() == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionResetError(104, "reset by peer"), http.client.RemoteDisconnected("gone")],
+    ids=["reset", "disconnected"],
+)
+def test_pebble_dying_while_it_holds_a_request_waits_too(
+    k8s: K8sHarness, monkeypatch: pytest.MonkeyPatch, error: Exception
+):
+    """A Pebble that dies mid-request drops the connection, which ops does not wrap."""
+
+    def drop(*args: object, **kwargs: object):
+        raise error
+
+    monkeypatch.setattr(ops.Container, "start", drop)
+    state = testing.State(config={"mode": "test"}, containers={k8s.container()})
+
+    state = k8s.run(k8s.ctx.on.config_changed(), state)
+
+    assert state.unit_status == testing.WaitingStatus("waiting for the workload's service manager")
