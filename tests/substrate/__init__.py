@@ -1,0 +1,1 @@
+"""Tests against real service managers: systemd in a booted container, and Pebble."""

@@ -1,0 +1,206 @@
+"""The Juju side of a hook, emulated: hook tools and what they report to the controller.
+
+ops talks to Juju only through environment variables and hook tools
+(``config-get``, ``status-set``, ...), which it runs as commands on PATH. This
+module is both the set of those tools and the controller state they share:
+
+* :class:`FakeJuju` is the test's handle: it holds the model's config, writes
+  the tools into a directory and reads back what the charm reported (unit
+  status, opened ports, workload version, log lines).
+* Run as a tool (``main``), it answers one hook-tool call from the state file
+  named by ``FAKE_JUJU_STATE``. Only the tools ops calls for this charm
+  exist; a call of any other fails the hook loudly (command not found).
+  ``juju-log``, which ops calls for every log record, is a shell script that
+  appends to ``FAKE_JUJU_LOG``, to keep hooks fast.
+
+Standard library only: the tools run with ``python -I -S`` for speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+STATE_ENV = "FAKE_JUJU_STATE"
+LOG_ENV = "FAKE_JUJU_LOG"
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# What ops 3.9 calls for this charm (found by running it), besides juju-log.
+TOOLS = (
+    "application-version-set",
+    "config-get",
+    "is-leader",
+    "open-port",
+    "opened-ports",
+    "status-set",
+)
+JUJU_LOG = f"""#!/bin/sh
+# juju-log [--log-level LEVEL] [--] MESSAGE...: appends one "LEVEL: MESSAGE" line.
+level=INFO
+while [ $# -gt 0 ]; do
+    case $1 in
+        --log-level) level=$2; shift 2 ;;
+        --) shift; break ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+printf '%s: %s\\n' "$level" "$*" >> "${LOG_ENV}"
+"""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    # Hook tools run one at a time, so one temporary name is enough.
+    temporary = path.with_name(f".{path.name}.new")
+    temporary.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class FakeJuju:
+    """The controller's view of one unit: its config in, its reports out."""
+
+    def __init__(self, directory: Path, config: dict[str, Any]):
+        self.directory = directory
+        self.state_file = directory / "juju-state.json"
+        self.log_file = directory / "juju-log.txt"
+        self.tools_dir = directory / "tools"
+        directory.mkdir(parents=True, exist_ok=True)
+        _save(
+            self.state_file,
+            {
+                "config": dict(config),
+                "leader": True,
+                "unit-status": {"status": "maintenance", "message": ""},
+                "app-status": {"status": "unknown", "message": ""},
+                "opened-ports": [],
+                "workload-version": "",
+            },
+        )
+        self.log_file.write_text("")
+        self._write_tools()
+
+    def _write_tools(self) -> None:
+        self.tools_dir.mkdir(exist_ok=True)
+        script = (
+            f"#!{sys.executable} -IS\n"
+            "import sys\n"
+            f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+            "import fake_juju\n"
+            "sys.exit(fake_juju.main(sys.argv))\n"
+        )
+        for name in TOOLS:
+            tool = self.tools_dir / name
+            tool.write_text(script, encoding="utf-8")
+            tool.chmod(0o755)
+        juju_log = self.tools_dir / "juju-log"
+        juju_log.write_text(JUJU_LOG, encoding="utf-8")
+        juju_log.chmod(0o755)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Everything the controller holds, freshly read."""
+        return _load(self.state_file)
+
+    def set_config(self, **options: Any) -> None:
+        """Change the application's config, as ``juju config`` does before config-changed."""
+        state = self.state
+        state["config"].update(options)
+        _save(self.state_file, state)
+
+    @property
+    def unit_status(self) -> tuple[str, str]:
+        """The unit's workload status and message."""
+        status = self.state["unit-status"]
+        return status["status"], status["message"]
+
+    @property
+    def opened_ports(self) -> list[str]:
+        """The ports the unit opened, as ``opened-ports`` lists them."""
+        return self.state["opened-ports"]
+
+    @property
+    def workload_version(self) -> str:
+        """The version the unit reported."""
+        return self.state["workload-version"]
+
+    @property
+    def log(self) -> str:
+        """Everything logged with ``juju-log``, a LEVEL: MESSAGE line per call."""
+        return self.log_file.read_text(encoding="utf-8")
+
+    def environment(self, unit: str, charm_dir: Path, hook: str) -> dict[str, str]:
+        """The environment Juju gives a hook (only what ops reads, plus PATH)."""
+        env = {
+            "PATH": f"{self.tools_dir}:{SYSTEM_PATH}",
+            "LANG": "C.UTF-8",
+            STATE_ENV: str(self.state_file),
+            LOG_ENV: str(self.log_file),
+            "JUJU_CHARM_DIR": str(charm_dir),
+            "JUJU_DISPATCH_PATH": f"hooks/{hook}",
+            "JUJU_HOOK_NAME": hook,
+            "JUJU_UNIT_NAME": unit,
+            "JUJU_MODEL_NAME": "substrate",
+            "JUJU_MODEL_UUID": "00000000-0000-4000-8000-000000000000",
+            "JUJU_VERSION": "3.6.8",
+        }
+        if hook.endswith("-pebble-ready"):
+            env["JUJU_WORKLOAD_NAME"] = hook.removesuffix("-pebble-ready")
+        return env
+
+
+def _port_spec(args: list[str]) -> str:
+    spec = next(arg for arg in args if not arg.startswith("-"))
+    return spec if "/" in spec or spec == "icmp" else f"{spec}/tcp"
+
+
+def _positional(args: list[str]) -> list[str]:
+    if "--" in args:
+        split = args.index("--")
+        return [arg for arg in args[:split] if not arg.startswith("-")] + args[split + 1 :]
+    return [arg for arg in args if not arg.startswith("-")]
+
+
+def _answer(name: str, args: list[str], state: dict[str, Any]) -> Any:
+    """Apply one tool call to the state; return what to print as JSON (None prints nothing)."""
+    words = _positional(args)
+    app = "--application=true" in args or "--application=True" in args
+    status_key = "app-status" if app else "unit-status"
+    if name == "config-get":
+        return state["config"].get(words[0]) if words else state["config"]
+    if name == "is-leader":
+        return state["leader"]
+    if name == "status-set":
+        state[status_key] = {"status": words[0], "message": " ".join(words[1:])}
+    elif name == "application-version-set":
+        state["workload-version"] = words[0] if words else ""
+    elif name == "open-port":
+        if (spec := _port_spec(args)) not in state["opened-ports"]:
+            state["opened-ports"].append(spec)
+    elif name == "opened-ports":
+        return state["opened-ports"]
+    return None
+
+
+def main(argv: list[str]) -> int:
+    """Answer one hook-tool call; the tool's name is the command's name."""
+    name, args = Path(argv[0]).name, argv[1:]
+    path = Path(os.environ[STATE_ENV])
+    state = _load(path)
+    if name not in TOOLS:
+        print(f"ERROR {name}: not a hook tool fake_juju emulates", file=sys.stderr)
+        return 1
+    answer = _answer(name, args, state)
+    _save(path, state)
+    if answer is not None:
+        print(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

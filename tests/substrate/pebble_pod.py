@@ -1,0 +1,755 @@
+"""A Kubernetes pod of the sidecar charm, emulated with a real Pebble and real namespaces.
+
+What Kubernetes and Juju give the charm, and how it is reproduced here:
+
+**Pebble.** The real daemon, built from its Go module at a pinned version
+(:data:`PEBBLE_VERSION`) and cached under
+``${XDG_CACHE_HOME:-~/.cache}/example-blog/``. It is built in a scratch
+module (``go mod init``, ``go get``, ``go build``) rather than with the
+documented ``go install MODULE@VERSION``: ``go install`` also reads the
+module's version list from the proxy to check for a deprecation notice, and
+a proxy that serves the pinned version but refuses the list makes it fail,
+while the scratch module needs nothing but the pinned version. ``CGO_ENABLED=0``
+makes the binary static, so it runs in any root directory.
+
+**The workload container.** A fresh, empty root directory (its own writable
+``/etc`` with ``root`` and the image's ``_daemon_`` user, ``/opt``, ``/var``,
+``/tmp``, ``/run``) with the host's ``/usr`` (so ``/usr/bin/python3``, the
+blog's interpreter) mounted read-only, standing for the
+``ubuntu/python`` image. Pebble runs chrooted in it as PID 1 of its own PID,
+mount and network namespace (loopback up, nothing else), with the command
+line and environment Juju 3.6 uses (``pebble run --create-dirs --hold``,
+``PEBBLE_SOCKET=/charm/container/pebble.socket``,
+``PEBBLE=/charm/container/pebble``). Like a pod, the network namespace has
+its own port 8080, so the blog never meets anything on the host's. Killing
+PID 1 makes the kernel kill everything else in the container, as Kubernetes
+does when a container dies; restarting the container starts a new Pebble on
+a new, empty root (see ``pod_init``).
+
+**The pod's shared volume.** ``/charm/container`` in the workload container
+is a directory of the pod, like the ``emptyDir`` Juju shares between the
+charm and workload containers: Pebble's socket and state live there, and
+survive a container restart but not a reschedule.
+
+**The charm container.** Each hook runs the assembled charm
+(``tools/assemble.py``) through a ``dispatch`` script and ``ops.main``,
+exactly as Juju runs it, in a private mount namespace whose root is the
+host's plus ``/charm/containers/blog``: the pod's volume, where ops finds
+the socket at the path it hard-codes. The charm therefore talks to the real
+Pebble through ``ops.pebble.Client`` with no part of ops replaced.
+
+Why dispatch in a subprocess rather than ``ops.testing`` or an in-process
+``ops.main``: the charm reaches Pebble only through
+``Unit.get_container``, which opens the socket at that fixed path, and
+nothing public lets a test hand it another client. Emulating the Juju side
+(environment variables and hook tools, see ``fake_juju``) is public and
+documented; reaching into ops' private backend would not be, and would test
+an arrangement no real unit has.
+
+**Faults.** :class:`PebbleProxy` sits between the charm and Pebble and kills
+the workload container at a chosen request: after Pebble answered it (so the
+charm's next call finds no Pebble), or with the request still open (so the
+charm's connection drops mid-call).
+
+Everything here is started with bounded timeouts and torn down by
+:meth:`Unit.close`; mounts live only in namespaces that die with their
+processes, and every process started dies with its starter (``setpriv
+--pdeathsig``), also when the test run itself is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import http.client
+import json
+import os
+import re
+import selectors
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import ops
+
+from tests.substrate import pod_init
+from tests.substrate.fake_juju import FakeJuju
+from tools.assemble import assemble
+
+PEBBLE_MODULE = "github.com/canonical/pebble"
+PEBBLE_VERSION = "v1.26.0"
+CONTAINER_NAME = pod_init.CONTAINER_NAME
+UNIT_NAME = "example-blog-k8s/0"
+# The unprivileged user of the ubuntu/python image.
+DAEMON_USER = "_daemon_"
+DAEMON_ID = 584792
+WORKLOAD_PYTHON = Path("/usr/bin/python3")
+
+BUILD_TIMEOUT = 900.0
+COMMAND_TIMEOUT = 30.0
+HOOK_TIMEOUT = 120.0
+READY_TIMEOUT = 20.0
+IO_TIMEOUT = 60.0
+POLL = 0.02
+
+POD_INIT = Path(pod_init.__file__).resolve()
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+T = TypeVar("T")
+
+
+class SubstrateUnavailableError(Exception):
+    """Raised when pods cannot run on this machine; the message says why."""
+
+
+class HookFailedError(Exception):
+    """Raised when a hook exits non-zero (the unit would be in error); carries its output."""
+
+
+def wait_for(condition: Callable[[], T | None], what: str, timeout: float = READY_TIMEOUT) -> T:
+    """Poll ``condition`` until it returns something other than None or False."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result is not None and result is not False:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
+        time.sleep(POLL)
+
+
+def _die_with_parent(argv: list[str]) -> list[str]:
+    """The command, killed when the process that starts it dies (even by SIGKILL)."""
+    return ["setpriv", "--pdeathsig", "KILL", "--", *argv]
+
+
+# --- Pebble, built once per version ---------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Where built tools are kept between runs."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "example-blog"
+
+
+def _reports_version(binary: Path, version: str) -> bool:
+    try:
+        result = subprocess.run(
+            [binary, "version", "--client"],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+    except OSError:
+        return False
+    return result.returncode == 0 and result.stdout.strip() == version
+
+
+def _go_version(go: str) -> tuple[int, ...]:
+    result = subprocess.run(
+        [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+    )
+    match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
+    return tuple(int(part) for part in match.groups()) if match else (0, 0)
+
+
+def pebble_binary(version: str = PEBBLE_VERSION) -> Path:
+    """A static Pebble binary of ``version``, built with Go on first use and cached."""
+    target = cache_dir() / f"pebble-{version}" / "pebble"
+    if target.is_file() and _reports_version(target, version):
+        return target
+    go = shutil.which("go")
+    if go is None:
+        raise SubstrateUnavailableError(
+            f"no `go` on PATH to build Pebble {version} (needs Go >= 1.21)"
+        )
+    go_version = _go_version(go)
+    if go_version < (1, 21):
+        # Go 1.21 and later fetch the toolchain a module asks for; Pebble asks for a new one.
+        raise SubstrateUnavailableError(
+            f"Go {'.'.join(map(str, go_version))} cannot build Pebble {version} (needs Go >= 1.21)"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # GOTOOLCHAIN=auto (unless set) lets a distribution's Go, which defaults to
+    # "local", fetch the newer toolchain that Pebble's go.mod asks for.
+    env = {"GOTOOLCHAIN": "auto", **os.environ, "CGO_ENABLED": "0", "GOWORK": "off"}
+    with tempfile.TemporaryDirectory(prefix="pebble-build-") as scratch:
+        steps = (
+            [go, "mod", "init", "pebblebuild"],
+            [go, "get", f"{PEBBLE_MODULE}/cmd/pebble@{version}"],
+            [go, "build", "-trimpath", "-o", f"{target}.new", f"{PEBBLE_MODULE}/cmd/pebble"],
+        )
+        for step in steps:
+            try:
+                result = subprocess.run(
+                    step,
+                    cwd=scratch,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=BUILD_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise SubstrateUnavailableError(f"building Pebble {version} timed out") from None
+            if result.returncode != 0:
+                tail = " | ".join(result.stderr.strip().splitlines()[-3:])
+                raise SubstrateUnavailableError(
+                    f"building Pebble {version} failed at `go {step[1]}`: {tail}"
+                )
+    os.replace(f"{target}.new", target)
+    if not _reports_version(target, version):
+        raise SubstrateUnavailableError(
+            f"the Pebble built from {version} does not report {version}"
+        )
+    return target
+
+
+def check_host() -> None:
+    """Raise :class:`SubstrateUnavailableError` unless pods can run here (Pebble aside)."""
+    if sys.platform != "linux":
+        raise SubstrateUnavailableError("pods need Linux namespaces")
+    if os.geteuid() != 0:
+        raise SubstrateUnavailableError("pods need root (namespaces, mounts, chroot)")
+    missing = [tool for tool in ("unshare", "nsenter", "setpriv") if shutil.which(tool) is None]
+    if missing:
+        raise SubstrateUnavailableError(
+            f"missing {', '.join(missing)} (Debian package util-linux)"
+        )
+    if not WORKLOAD_PYTHON.exists():
+        raise SubstrateUnavailableError(
+            f"no {WORKLOAD_PYTHON}, the workload's interpreter (apt-get install python3)"
+        )
+    version = subprocess.run(
+        [WORKLOAD_PYTHON, "-c", "import sys; print(sys.version_info >= (3, 11))"],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    if version.stdout.strip() != "True":
+        raise SubstrateUnavailableError(
+            f"{WORKLOAD_PYTHON} is older than 3.11, the blog's minimum"
+        )
+    trial = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount", "--net", "--propagation", "private", "true"],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    if trial.returncode != 0:
+        raise SubstrateUnavailableError(f"cannot create namespaces: {trial.stderr.strip()}")
+
+
+# --- Talking to Pebble directly (the tests' side, not the charm's) ---------------------------
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: Path, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(str(self.socket_path))
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def pebble_api(socket_path: Path, method: str, path: str, body: Any = None) -> Any:
+    """One call of Pebble's HTTP API; its ``result``. For what ops' client does not expose."""
+    connection = _UnixConnection(socket_path, COMMAND_TIMEOUT)
+    try:
+        payload = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, body=payload)
+        response = json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+    if response.get("type") == "error":
+        raise RuntimeError(f"Pebble {method} {path}: {response['result']['message']}")
+    return response["result"]
+
+
+# --- The workload container -------------------------------------------------------------------
+
+
+def _prepare_root(root: Path) -> None:
+    """An empty image: the directories and accounts of ubuntu/python, nothing the charm writes."""
+    for directory in ("etc", "opt", "var/lib", "tmp", "run", "root", "dev", "proc", "sys"):
+        (root / directory).mkdir(parents=True, exist_ok=True)
+    (root / "tmp").chmod(0o1777)
+    (root / "charm" / "container").mkdir(parents=True)
+    (root / "charm" / "bin").mkdir()
+    for name in pod_init.HOST_TREES:
+        host = Path("/", name)
+        if host.is_symlink():
+            (root / name).symlink_to(os.readlink(host))
+    etc = root / "etc"
+    (etc / "passwd").write_text(
+        "root:x:0:0:root:/root:/usr/bin/false\n"
+        f"{DAEMON_USER}:x:{DAEMON_ID}:{DAEMON_ID}::/nonexistent:/usr/bin/false\n"
+    )
+    (etc / "group").write_text(f"root:x:0:\n{DAEMON_USER}:x:{DAEMON_ID}:\n")
+    # As the kubelet writes it into every pod.
+    (etc / "hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+
+
+def _child_of(parent: int) -> int | None:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("PPid:"):
+                    if int(line.split()[1]) == parent:
+                        return int(entry.name)
+                    break
+    return None
+
+
+_HEALTH_CLIENT = """
+import http.client, sys
+connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+try:
+    connection.request("GET", "/health")
+    sys.stdout.write(connection.getresponse().read().decode())
+except OSError as e:
+    sys.exit(f"no answer: {e}")
+"""
+
+
+class WorkloadContainer:
+    """One run of the workload container: a fresh root and Pebble as its PID 1."""
+
+    def __init__(self, root: Path, pebble: Path, volume: Path):
+        self.root = root
+        self.volume = volume
+        self.socket_path = volume / "pebble.socket"
+        _prepare_root(root)
+        self.log_path = root.with_name(f"{root.name}.log")
+        self._log: IO[bytes] = self.log_path.open("wb")
+        command = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net"]
+        command += ["--propagation", "private", "--", sys.executable, "-I", "-S", str(POD_INIT)]
+        command += ["workload", str(root), str(pebble), str(volume)]
+        self.pid = 0
+        self._namespace: str | None = None
+        self._process = subprocess.Popen(
+            _die_with_parent(command),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            self.pid = wait_for(lambda: self._alive() and _child_of(self._process.pid), "PID 1")
+            self._namespace = os.readlink(f"/proc/{self.pid}/ns/pid")
+            wait_for(self._pebble_answers, "Pebble to answer on its socket")
+        except BaseException:
+            self.kill()
+            raise
+
+    def _alive(self) -> bool:
+        if self._process.poll() is None:
+            return True
+        raise RuntimeError(f"the workload container exited early:\n{self.log()}")
+
+    def _pebble_answers(self) -> bool:
+        self._alive()
+        try:
+            pebble_api(self.socket_path, "GET", "/v1/system-info")
+        except (OSError, http.client.HTTPException):
+            return False
+        return True
+
+    def log(self) -> str:
+        """Pebble's output (its log and the services' output), for failure messages."""
+        return self.log_path.read_text(errors="replace")
+
+    @property
+    def running(self) -> bool:
+        """Whether the container's PID 1 still runs."""
+        return self._process.poll() is None
+
+    def processes(self) -> list[int]:
+        """Host PIDs of every process still in the container's PID namespace."""
+        if self._namespace is None:
+            return []
+        found: list[int] = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.readlink(entry / "ns" / "pid") == self._namespace:
+                        found.append(int(entry.name))
+        return found
+
+    def kill(self) -> None:
+        """Kill PID 1, and so the whole container, as Kubernetes does; wait until all is gone."""
+        if self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid or self._process.pid, signal.SIGKILL)
+            try:
+                self._process.wait(timeout=COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=COMMAND_TIMEOUT)
+        wait_for(lambda: not self.processes(), "the container's processes to die")
+        # An empty namespace is gone; its inode number may name a new one later.
+        self._namespace = None
+        self._log.close()
+
+    def health(self, port: int) -> dict[str, Any] | None:
+        """GET /health on ``port`` from inside the pod's network; None if nothing answers."""
+        result = subprocess.run(
+            [
+                *("nsenter", f"--target={self.pid}", "--net", "--"),
+                *(sys.executable, "-I", "-S", "-c", _HEALTH_CLIENT, str(port)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+# --- Faults between the charm and Pebble ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    """The request at which the workload container dies.
+
+    ``method`` and ``path`` (an fnmatch pattern, query string excluded) pick
+    requests; the ``occurrence``-th of them is the one. The container dies
+    once Pebble has answered it and before the charm sees the answer, or, with
+    ``in_flight``, while Pebble holds it (the charm's connection drops).
+    """
+
+    method: str
+    path: str
+    occurrence: int = 1
+    in_flight: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether a request is one of those counted."""
+        return method == self.method and fnmatch.fnmatchcase(path, self.path)
+
+
+@dataclass(frozen=True)
+class ProxiedRequest:
+    """One request the charm sent to Pebble through the proxy."""
+
+    method: str
+    path: str
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON (Pebble's API bodies are JSON except for file uploads)."""
+        return json.loads(self.body)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class PebbleProxy:
+    """A relay on the charm's Pebble socket that kills the workload at a :class:`KillPoint`.
+
+    Pebble's clients send one request per connection (``Connection: close``),
+    so each connection is one request: the proxy reads its head, forwards it
+    and relays the answer. At the kill point it kills the container and stops
+    listening, so later connections are refused exactly as at the socket of a
+    dead Pebble.
+    """
+
+    def __init__(self, directory: Path, upstream: Path, point: KillPoint, kill: Callable[[], Any]):
+        self.directory = directory
+        self.upstream = upstream
+        self.point = point
+        self.requests: list[ProxiedRequest] = []
+        self.errors: list[BaseException] = []
+        self.fired = threading.Event()
+        self._kill = kill
+        self._matches = 0
+        directory.mkdir(parents=True)
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(str(directory / "pebble.socket"))
+        self._listener.listen()
+        self._thread = threading.Thread(target=self._serve, name="pebble-proxy", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self.fired.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with client:
+                try:
+                    self._handle(client)
+                except Exception as e:  # reported by close(), the thread must not die silently
+                    self.errors.append(e)
+                    self._stop_listening()
+
+    def _handle(self, client: socket.socket) -> None:
+        client.settimeout(IO_TIMEOUT)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = client.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        method, target = head.decode("latin-1").split(" ", 2)[:2]
+        path = target.split("?", 1)[0]
+        counted = self.point.matches(method, path)
+        self._matches += counted
+        fire = counted and self._matches == self.point.occurrence
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as upstream:
+            upstream.settimeout(IO_TIMEOUT)
+            upstream.connect(str(self.upstream))
+            upstream.sendall(data)
+            if fire and self.point.in_flight:
+                self.requests.append(ProxiedRequest(method, path, body))
+                self._fire()
+                return
+            rest, response = self._relay(client, upstream)
+        self.requests.append(ProxiedRequest(method, path, body + rest))
+        if fire:
+            self._fire()
+        client.sendall(response)
+
+    @staticmethod
+    def _relay(client: socket.socket, upstream: socket.socket) -> tuple[bytes, bytes]:
+        """Forward the rest of the request; collect the answer until Pebble closes.
+
+        Returns the rest of the request's body and the whole answer.
+        """
+        forwarded, response = bytearray(), bytearray()
+        deadline = time.monotonic() + IO_TIMEOUT
+        with selectors.DefaultSelector() as selector:
+            selector.register(client, selectors.EVENT_READ)
+            selector.register(upstream, selectors.EVENT_READ)
+            while time.monotonic() < deadline:
+                for key, _ in selector.select(timeout=1.0):
+                    source: socket.socket = key.fileobj  # type: ignore[assignment]
+                    chunk = source.recv(65536)
+                    if source is upstream:
+                        if not chunk:
+                            return bytes(forwarded), bytes(response)
+                        response += chunk
+                    elif chunk:
+                        forwarded += chunk
+                        upstream.sendall(chunk)
+                    else:
+                        selector.unregister(client)
+        raise TimeoutError("Pebble did not finish answering")
+
+    def _fire(self) -> None:
+        self.fired.set()
+        self._kill()
+        self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+
+    def close(self) -> None:
+        """Stop relaying; raise anything the relay thread ran into."""
+        self._stop_listening()
+        self._thread.join(timeout=IO_TIMEOUT)
+        if self.errors:
+            raise RuntimeError(f"the Pebble proxy failed: {self.errors[0]!r}") from self.errors[0]
+
+
+# --- Pods and the unit ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """How one dispatched hook ended."""
+
+    hook: str
+    returncode: int
+    output: str  # the hook's own output, then what it logged with juju-log
+
+    @property
+    def ok(self) -> bool:
+        """Whether the hook succeeded (a failed hook is an error state in Juju)."""
+        return self.returncode == 0
+
+
+@dataclass
+class Pod:
+    """One pod of the unit: charm container, shared volume and workload container."""
+
+    directory: Path
+    pebble: Path
+    juju: FakeJuju
+    workload: WorkloadContainer | None = None
+    proxies: list[PebbleProxy] = field(default_factory=list)
+    _roots: int = 0
+
+    def __post_init__(self) -> None:
+        self.volume = self.directory / "volume"
+        self.volume.mkdir(parents=True)
+        self.view = self.directory / "charm-view"
+        self.view.mkdir()
+        self.charm_dir = assemble("k8s", self.directory / "charm", REPO_ROOT)
+        dispatch = self.charm_dir / "dispatch"
+        # As charmcraft's dispatch, with the interpreter that has the charm's dependencies.
+        dispatch.write_text(
+            "#!/bin/sh\n"
+            'JUJU_DISPATCH_PATH="${JUJU_DISPATCH_PATH:-$0}" '
+            f"exec {shlex.quote(sys.executable)} ./src/charm.py\n"
+        )
+        dispatch.chmod(0o755)
+
+    @property
+    def socket_path(self) -> Path:
+        """Pebble's socket, seen from the host."""
+        return self.volume / "pebble.socket"
+
+    def start_workload(self) -> WorkloadContainer:
+        """Start the workload container on a fresh, empty root; return once Pebble answers."""
+        if self.workload is not None and self.workload.running:
+            raise RuntimeError("the workload container is already running")
+        self._roots += 1
+        self.workload = WorkloadContainer(
+            self.directory / f"root-{self._roots}", self.pebble, self.volume
+        )
+        return self.workload
+
+    def kill_workload(self) -> None:
+        """Kill the workload container (Pebble and all it runs)."""
+        if self.workload is not None:
+            self.workload.kill()
+
+    def restart_workload(self) -> WorkloadContainer:
+        """What Kubernetes does when the container dies: a new one, same pod and volume."""
+        self.kill_workload()
+        return self.start_workload()
+
+    def proxy(self, point: KillPoint) -> PebbleProxy:
+        """A proxy to hand to :meth:`run_hook` that kills the workload at ``point``."""
+        proxy = PebbleProxy(
+            self.directory / f"proxy-{len(self.proxies) + 1}",
+            self.socket_path,
+            point,
+            self.kill_workload,
+        )
+        self.proxies.append(proxy)
+        return proxy
+
+    def run_hook(self, hook: str, via: PebbleProxy | None = None) -> HookResult:
+        """Dispatch one hook in the charm container, as the unit agent does."""
+        socket_dir = via.directory if via else self.volume
+        command = ["unshare", "--mount", "--propagation", "private", "--"]
+        command += [sys.executable, "-I", "-S", str(POD_INIT), "charm"]
+        command += [str(self.view), str(socket_dir), str(self.charm_dir), "./dispatch"]
+        logged = len(self.juju.log)
+        result = subprocess.run(
+            _die_with_parent(command),
+            env=self.juju.environment(UNIT_NAME, self.charm_dir, hook),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=HOOK_TIMEOUT,
+            check=False,
+        )
+        output = result.stdout + result.stderr + self.juju.log[logged:]
+        return HookResult(hook, result.returncode, output)
+
+    def client(self) -> ops.pebble.Client:
+        """A Pebble client on the workload's socket, for the tests' own observations."""
+        return ops.pebble.Client(socket_path=str(self.socket_path))
+
+    def file(self, location: str) -> Path:
+        """Where a path of the (last) workload container lies on the host."""
+        if self.workload is None:
+            raise RuntimeError("the workload container was never started")
+        return self.workload.root / location.lstrip("/")
+
+    def delete(self) -> None:
+        """Delete the pod: everything in it dies."""
+        errors: list[Exception] = []
+        for proxy in self.proxies:
+            try:
+                proxy.close()
+            except Exception as e:
+                errors.append(e)
+        self.kill_workload()
+        if errors:
+            raise errors[0]
+
+
+class Unit:
+    """The unit of ``example-blog-k8s``: the controller's view of it, and its current pod."""
+
+    def __init__(self, directory: Path, pebble: Path, config: dict[str, Any]):
+        self.directory = directory
+        self.pebble = pebble
+        self.juju = FakeJuju(directory / "controller", config)
+        self.pods: list[Pod] = []
+        self.pod = self._new_pod()
+
+    def _new_pod(self) -> Pod:
+        pod = Pod(self.directory / f"pod-{len(self.pods) + 1}", self.pebble, self.juju)
+        self.pods.append(pod)
+        return pod
+
+    def run(self, hook: str, via: PebbleProxy | None = None) -> HookResult:
+        """Dispatch ``hook`` in the current pod; fail loudly if the hook fails."""
+        result = self.pod.run_hook(hook, via)
+        if not result.ok:
+            raise HookFailedError(f"hook {hook} failed ({result.returncode}):\n{result.output}")
+        return result
+
+    def reschedule(self) -> Pod:
+        """Delete the pod (after its ``stop`` hook) and create a new one, workload not started.
+
+        The new pod has a new charm container, volume and workload root: nothing
+        of the old one survives but the controller's config.
+        """
+        self.run("stop")
+        self.pod.delete()
+        self.pod = self._new_pod()
+        return self.pod
+
+    def close(self) -> None:
+        """Delete every pod; safe to call more than once."""
+        errors: list[BaseException] = []
+        for pod in self.pods:
+            try:
+                pod.delete()
+            except Exception as e:
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+
+@contextlib.contextmanager
+def unit(directory: Path, config: dict[str, Any]) -> Iterator[Unit]:
+    """A unit that is torn down, every process and namespace with it, however the block ends."""
+    check_host()
+    the_unit = Unit(directory, pebble_binary(), config)
+    try:
+        yield the_unit
+    finally:
+        the_unit.close()

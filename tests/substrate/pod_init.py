@@ -1,0 +1,169 @@
+"""The first process of each emulated pod container: set up its mounts, then exec.
+
+``pebble_pod`` starts this script (standard library only, run with ``-I -S``)
+inside namespaces that ``unshare`` has just made, as a container runtime's
+init would run before the image's entrypoint:
+
+``workload ROOT PEBBLE VOLUME``
+    Runs as PID 1 of a new PID, mount and network namespace. Mounts the
+    host's ``/usr`` (and any non-symlinked ``/lib*``, ``/bin``, ``/sbin``)
+    read-only into ROOT, gives it a minimal ``/dev``, its own ``/proc`` and a
+    read-only ``/sys``, mounts the Pebble binary at ``/charm/bin/pebble`` and
+    the pod's shared volume at ``/charm/container``, brings the loopback
+    interface up, then chroots into ROOT and execs Pebble exactly as Juju 3.6
+    starts a sidecar workload container. Pebble stays PID 1, so killing it
+    ends everything in the container.
+
+``charm VIEW SOCKET_DIR CHARM_DIR COMMAND...``
+    Runs in a new mount namespace. Builds at VIEW the host's root as the charm
+    container sees it (every top-level entry bound in), adds
+    ``/charm/containers/blog`` bound from SOCKET_DIR, chroots there and execs
+    COMMAND in CHARM_DIR. The charm so finds Pebble's socket at the path ops
+    hard-codes, ``/charm/containers/<container>/pebble.socket``, without
+    anything on the host's root changing.
+
+Every mount is made in a namespace that dies with its last process, so
+nothing is ever left to unmount on the host.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import socket
+import struct
+import sys
+
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_REC = 0x4000
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+IFREQ = "16sh22x"
+
+CONTAINER_NAME = "blog"
+# How Juju 3.6 runs Pebble in a sidecar workload container.
+PEBBLE_ARGV = (
+    "/charm/bin/pebble",
+    "run",
+    "--create-dirs",
+    "--hold",
+    "--http",
+    ":38813",
+    "--verbose",
+)
+PEBBLE_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "JUJU_CONTAINER_NAME": CONTAINER_NAME,
+    "PEBBLE_SOCKET": "/charm/container/pebble.socket",
+    "PEBBLE": "/charm/container/pebble",
+    "PEBBLE_COPY_ONCE": "/var/lib/pebble/default",
+}
+HOST_TREES = ("usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = ""):
+    result = _libc.mount(
+        source.encode() if source else None,
+        target.encode(),
+        fstype.encode() if fstype else None,
+        ctypes.c_ulong(flags),
+        data.encode() if data else None,
+    )
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
+
+
+def _bind(source: str, target: str, *, read_only: bool = False, recursive: bool = False):
+    _mount(source, target, None, MS_BIND | (MS_REC if recursive else 0))
+    if read_only:
+        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def _bind_file(source: str, target: str, *, read_only: bool = False):
+    if not os.path.exists(target):
+        with open(target, "w"):
+            pass
+    _bind(source, target, read_only=read_only)
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack(IFREQ, b"lo", 0)
+        flags = struct.unpack(IFREQ, fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack(IFREQ, b"lo", flags | IFF_UP))
+
+
+def workload(root: str, pebble: str, volume: str) -> None:
+    """Turn ROOT into the workload container's root and exec Pebble as its PID 1."""
+    for name in HOST_TREES:
+        host = f"/{name}"
+        if os.path.isdir(host) and not os.path.islink(host):
+            os.makedirs(f"{root}/{name}", exist_ok=True)
+            _bind(host, f"{root}/{name}", read_only=True)
+    _mount("tmpfs", f"{root}/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k")
+    for device in DEVICES:
+        _bind_file(f"/dev/{device}", f"{root}/dev/{device}")
+    _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _mount("sysfs", f"{root}/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+    _bind_file(pebble, f"{root}/charm/bin/pebble", read_only=True)
+    _bind(volume, f"{root}/charm/container")
+    _loopback_up()
+    os.chroot(root)
+    os.chdir("/")
+    os.execve(PEBBLE_ARGV[0], list(PEBBLE_ARGV), PEBBLE_ENV)  # noqa: S606 (no shell wanted)
+
+
+def charm(view: str, socket_dir: str, charm_dir: str, command: list[str]) -> None:
+    """Show the charm the host's root plus the workload's socket, then exec its hook."""
+    _mount("tmpfs", view, "tmpfs", 0, "mode=755")
+    entries = sorted(os.listdir("/"))
+    # The top-level directory holding VIEW is bound first, before anything is
+    # mounted under VIEW, so that its recursive copy stays small.
+    top = os.path.realpath(view).split("/")[1]
+    entries.sort(key=lambda name: name != top)
+    for name in entries:
+        host, target = f"/{name}", f"{view}/{name}"
+        if name == "charm":
+            continue
+        if os.path.islink(host):
+            os.symlink(os.readlink(host), target)
+        elif os.path.isdir(host):
+            os.mkdir(target)
+            _bind(host, target, recursive=True)
+        else:
+            _bind_file(host, target)
+    containers = f"{view}/charm/containers/{CONTAINER_NAME}"
+    os.makedirs(containers)
+    _bind(socket_dir, containers)
+    os.chroot(view)
+    os.chdir(charm_dir)
+    os.execv(command[0], command)  # noqa: S606 (no shell wanted)
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch on the container kind; never returns on success."""
+    kind, *args = argv[1:]
+    if kind == "workload":
+        root, pebble, volume = args
+        workload(root, pebble, volume)
+    elif kind == "charm":
+        view, socket_dir, charm_dir, *command = args
+        charm(view, socket_dir, charm_dir, command)
+    else:
+        sys.exit(f"pod_init: unknown container kind {kind!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
