@@ -99,7 +99,7 @@ def unmet_need() -> str | None:
     if system is None or system.returncode != 0:
         return (
             f"{SYSTEM_PYTHON} lacks Debian's python3-apt or python3-venv "
-            "(as root, tests/pack/setup-host installs them)"
+            "(as root, tools/setup-test-host installs them)"
         )
     if find_python(BASE_PYTHON) is None:
         return f"no Python {BASE_PYTHON} found (python{BASE_PYTHON} on PATH, pyenv or uv)"

@@ -1,0 +1,228 @@
+"""The machine charm on a real systemd: drive its hooks and watch the service from outside.
+
+A :class:`MachineBlog` wraps a booted :class:`~tests.substrate.nspawn.Container`
+that has the project mounted read-only. It runs the charm's hooks inside (see
+:mod:`tests.substrate.machine_driver`) and observes the result only where an
+operator could: systemd's view of the unit (``systemctl show``, the journal,
+``systemd-analyze``), the files on the machine, and the blog's own health
+endpoint, which the container serves on the host's loopback because it
+shares the host's network. Nothing here reads charm internals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from tests.substrate import nspawn
+
+PROJECT: Final = Path(__file__).resolve().parents[2]
+PROJECT_INSIDE: Final = "/srv/example-blog"
+UNIT: Final = "example-blog.service"
+PORT: Final = 8080
+BLOG_URL: Final = f"http://127.0.0.1:{PORT}"
+# What the Python code run inside the container needs (the charm and ops.testing).
+REQUIREMENTS: Final = ("ops[testing]", "charmlibs-pathops", "charmlibs-systemd", "pyyaml")
+# systemd's catalogue ids of "unit started" and "unit stopped" journal messages.
+UNIT_STARTED: Final = "39f53479d3a045ac8e11786248231fbf"
+UNIT_STOPPED: Final = "9d1aaa27d60140bd96365438aad20286"
+# Charm hooks import ops and ops.testing; one call runs a few hooks.
+HOOKS_TIMEOUT: Final = 60.0
+# Health answers through the host's loopback, never through a proxy.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class HookError(Exception):
+    """A charm hook failed inside the container."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """The unit as ``systemctl show`` reports it."""
+
+    invocation_id: str
+    main_pid: int
+    started_at: str
+    active_state: str
+    load_state: str
+    unit_file_state: str
+
+    @property
+    def active(self) -> bool:
+        """Whether systemd reports the unit active."""
+        return self.active_state == "active"
+
+    @property
+    def start(self) -> tuple[str, int, str]:
+        """What identifies one start: InvocationID, MainPID and start time (in microseconds)."""
+        return (self.invocation_id, self.main_pid, self.started_at)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the blog reports about its own process start."""
+
+    mode: str
+    pid: int
+    start_id: str
+    started_at: str
+
+
+def machine_root(progress: Callable[[str], None] | None = None) -> Path:
+    """The cached container root with this project's Python requirements (built if needed).
+
+    The first build takes about a minute; ``progress`` hears when it starts and ends.
+    """
+    return nspawn.ensure_root(nspawn.pinned_requirements(REQUIREMENTS), progress=progress)
+
+
+def machine_container(root: Path, workdir: Path) -> nspawn.Container:
+    """A container (not booted yet) with the project mounted read-only at PROJECT_INSIDE."""
+    return nspawn.Container(root, workdir, binds={str(PROJECT): PROJECT_INSIDE})
+
+
+def fetch(path: str, timeout: float = 2.0) -> str | None:
+    """GET ``path`` from the blog, or None when nothing answers on the port."""
+    try:
+        with _NO_PROXY.open(f"{BLOG_URL}{path}", timeout=timeout) as response:
+            return response.read().decode()
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+def health_now(timeout: float = 2.0) -> Health | None:
+    """The blog's health report, or None when nothing answers on the port."""
+    text = fetch("/health", timeout)
+    if text is None:
+        return None
+    data: dict[str, Any] = json.loads(text)
+    return Health(
+        mode=str(data["mode"]),
+        pid=int(data["pid"]),
+        start_id=str(data["start_id"]),
+        started_at=str(data["started_at"]),
+    )
+
+
+class MachineBlog:
+    """The machine charm and its service in one booted container."""
+
+    def __init__(self, container: nspawn.Container):
+        self.container = container
+
+    def hooks(self, mode: str, *events: str) -> list[dict[str, str]]:
+        """Run charm hooks in order with ``mode`` configured; the unit status after each."""
+        result = self.container.run(
+            [nspawn.VENV_PYTHON, "-m", "tests.substrate.machine_driver", mode, *events],
+            cwd=PROJECT_INSIDE,
+            env={"PYTHONPATH": "src:machine/src:.", "PYTHONDONTWRITEBYTECODE": "1"},
+            timeout=HOOKS_TIMEOUT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise HookError(f"hooks {events} with mode {mode!r} failed:\n{result.stderr}")
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    def service(self) -> Service:
+        """The unit as systemd sees it now."""
+        properties = (
+            "InvocationID",
+            "MainPID",
+            "ExecMainStartTimestamp",
+            "ActiveState",
+            "LoadState",
+        )
+        result = self.container.run(
+            [
+                "systemctl",
+                "show",
+                "--timestamp=us+utc",
+                *(f"--property={p}" for p in properties),
+                UNIT,
+            ]
+        )
+        shown = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+        enabled = self.container.run(["systemctl", "is-enabled", UNIT], check=False)
+        return Service(
+            invocation_id=shown.get("InvocationID", ""),
+            main_pid=int(shown.get("MainPID") or 0),
+            started_at=shown.get("ExecMainStartTimestamp", ""),
+            active_state=shown.get("ActiveState", ""),
+            load_state=shown.get("LoadState", ""),
+            unit_file_state=enabled.stdout.strip() or "not-found",
+        )
+
+    def journal(self, message_id: str) -> list[dict[str, Any]]:
+        """The journal entries with ``message_id`` about the unit, in this boot."""
+        self.container.run(["journalctl", "--sync"])
+        result = self.container.run(
+            [
+                "journalctl",
+                "--boot=0",
+                "--output=json",
+                "--no-pager",
+                f"MESSAGE_ID={message_id}",
+                f"UNIT={UNIT}",
+            ]
+        )
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+    def starts(self) -> list[str]:
+        """The InvocationID of every start of the unit in this boot, oldest first."""
+        return [entry.get("INVOCATION_ID", "") for entry in self.journal(UNIT_STARTED)]
+
+    def stops(self) -> int:
+        """How many times the unit stopped in this boot."""
+        return len(self.journal(UNIT_STOPPED))
+
+    def health(self, timeout: float = 15.0) -> Health:
+        """The health report of the process systemd runs as the unit's main process.
+
+        Waits (until ``timeout``) for the unit to be active and for the blog
+        to answer from that very process: an answer from any other pid would
+        be an old or a stray process.
+        """
+        deadline = time.monotonic() + timeout
+        service = health = None
+        while time.monotonic() < deadline:
+            service = self.service()
+            if service.active and service.main_pid:
+                health = health_now()
+                if health is not None and health.pid == service.main_pid:
+                    return health
+            time.sleep(0.05)
+        raise AssertionError(f"no health answer from the unit's process: {service}, {health}")
+
+    def read(self, path: str) -> str | None:
+        """A text file's content on the machine, or None when it does not exist."""
+        result = self.container.run(
+            ["sh", "-c", 'test -e "$1" && cat "$1"', "sh", path], check=False
+        )
+        return result.stdout if result.returncode == 0 else None
+
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` exists on the machine."""
+        return self.container.run(["test", "-e", path], check=False).returncode == 0
+
+    def write(self, path: str, content: str) -> None:
+        """Replace a file by hand, as an operator on the machine would."""
+        self.container.run(["sh", "-c", 'cat > "$1"', "sh", path], input=content)
+
+    def delete(self, path: str) -> None:
+        """Delete a file by hand."""
+        self.container.run(["rm", "-f", path])
+
+    def exposure(self) -> float:
+        """``systemd-analyze security``'s overall exposure score of the unit (0 best, 10 worst)."""
+        result = self.container.run(["systemd-analyze", "security", "--no-pager", UNIT])
+        match = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", result.stdout)
+        if not match:
+            raise AssertionError(f"no exposure level in:\n{result.stdout}")
+        return float(match.group(1))

@@ -1,0 +1,63 @@
+"""Run machine-charm hooks *inside* the container, against its real files and systemd.
+
+Usage (inside the container, from the project directory, with ``src``,
+``machine/src`` and the project root on ``PYTHONPATH``)::
+
+    python -m tests.substrate.machine_driver MODE EVENT [EVENT...]
+
+Juju is emulated by ``ops.testing``: each EVENT (``install``,
+``config_changed``, ``start``, ``upgrade_charm``, ``update_status``,
+``remove``) runs as one hook with the ``mode`` option set to MODE. Nothing
+else is faked: ``ops.testing`` leaves the filesystem and subprocesses alone,
+so the charm reads and writes the container's real ``/etc/example_blog/mode``
+and unit file and calls the real ``systemctl``. Each hook starts from a fresh
+Juju state because the charm keeps none between hooks.
+
+Prints one JSON object per hook (``event``, ``status``, ``message``); a hook
+that raises exits with status 1 and the charm's traceback on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ops import testing
+
+from tests.variants import charm_class, config_options, metadata
+
+EVENTS = ("install", "config_changed", "start", "upgrade_charm", "update_status", "remove")
+
+
+def run_hooks(mode: str, events: list[str]) -> list[dict[str, str]]:
+    """Run ``events`` in order with ``mode`` configured; the unit status after each."""
+    ctx = testing.Context(
+        charm_class("machine"), meta=metadata("machine"), config=config_options()
+    )
+    reports: list[dict[str, str]] = []
+    for event in events:
+        if event not in EVENTS:
+            raise SystemExit(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
+        state = ctx.run(getattr(ctx.on, event)(), testing.State(config={"mode": mode}))
+        reports.append(
+            {
+                "event": event,
+                "status": state.unit_status.name,
+                "message": state.unit_status.message,
+            }
+        )
+    return reports
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``MODE EVENT [EVENT...]``."""
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    for report in run_hooks(argv[0], argv[1:]):
+        print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
