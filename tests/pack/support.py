@@ -235,3 +235,16 @@ def analyse(charm: Path, work: Path) -> tuple[int, list[dict[str, str]]]:
             f"charmcraft analyse gave no JSON:\n{result.stdout}\n{result.stderr}"
         ) from e
     return result.returncode, results
+
+
+def expand_extensions(project: Path, work: Path) -> dict[str, Any]:
+    """``charmcraft expand-extensions`` of an assembled project, as charmcraft validates it."""
+    result = run(
+        [charmcraft(), "expand-extensions"],
+        timeout=120,
+        cwd=project,
+        env=_environment(work),
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"charmcraft expand-extensions refused {project}:\n{result.stderr}")
+    return yaml.safe_load(result.stdout)

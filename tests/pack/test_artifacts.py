@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.pack import artifact, support
+from tools.assemble import assemble
 
 VARIANTS = tuple(artifact.VARIANTS)
 
@@ -40,6 +41,21 @@ KNOWN_FINDINGS = {
 # Of the "ok" results, pip-check proves nothing here: it runs pip with
 # charmcraft's own Python against the venv, so on a venv built for another
 # Python version it sees no packages at all. check_venv does that work instead.
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_charmcraft_accepts_the_assembled_project(variant: str, scratch: Path) -> None:
+    """The unmodified assembled project (build-snaps and all) passes charmcraft's validation."""
+    if reason := support.unmet_need():
+        pytest.skip(f"cannot run charmcraft on this host: {reason}")
+    project = assemble(variant, scratch / variant)
+
+    expanded = support.expand_extensions(project, scratch)
+
+    assert expanded["name"] == artifact.VARIANTS[variant].charm
+    assert expanded["base"] == "ubuntu@24.04"
+    assert expanded["parts"]["charm"]["build-snaps"] == ["astral-uv"]
+    assert set(expanded["config"]["options"]) == {"mode"}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
