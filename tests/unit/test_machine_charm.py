@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import systemd_workload
 from ops import testing
@@ -133,3 +135,20 @@ def test_remove_before_install_completed_does_not_fail(machine: MachineHarness):
     machine.run(machine.ctx.on.remove(), testing.State())
 
     assert not any(argv[0] == "disable" for argv in machine.systemctl.calls)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand the mode file to another user")
+def test_mode_file_taken_over_by_another_user_is_rewritten(machine: MachineHarness):
+    """The blog trusts the file because only root can change it: another owner is a difference.
+
+    (ops.testing's Pebble does not emulate ownership; the real-Pebble tier checks it there.)
+    """
+    state = machine.deploy("production")
+    path = machine.file(MODE_FILE)
+    os.chown(path, 65534, 65534)
+
+    machine.run(machine.ctx.on.update_status(), state)
+
+    assert (path.stat().st_uid, path.stat().st_gid) == (0, 0)
+    assert path.read_text() == "production\n"
+    assert (machine.starts, machine.stops) == (2, 1)
