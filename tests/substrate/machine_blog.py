@@ -88,18 +88,18 @@ def machine_container(root: Path, workdir: Path) -> nspawn.Container:
     return nspawn.Container(root, workdir, binds={str(PROJECT): PROJECT_INSIDE})
 
 
-def fetch(path: str, timeout: float = 2.0) -> str | None:
-    """GET ``path`` from the blog, or None when nothing answers on the port."""
+def fetch(path: str, timeout: float = 2.0, *, base: str = BLOG_URL) -> str | None:
+    """GET ``path`` from the blog at ``base``, or None when nothing answers on the port."""
     try:
-        with _NO_PROXY.open(f"{BLOG_URL}{path}", timeout=timeout) as response:
+        with _NO_PROXY.open(f"{base}{path}", timeout=timeout) as response:
             return response.read().decode()
     except (OSError, urllib.error.URLError):
         return None
 
 
-def health_now(timeout: float = 2.0) -> Health | None:
-    """The blog's health report, or None when nothing answers on the port."""
-    text = fetch("/health", timeout)
+def health_now(timeout: float = 2.0, *, base: str = BLOG_URL) -> Health | None:
+    """The health report of the blog at ``base``, or None when nothing answers on the port."""
+    text = fetch("/health", timeout, base=base)
     if text is None:
         return None
     data: dict[str, Any] = json.loads(text)

@@ -223,16 +223,16 @@ def _remove_build_leftover(path: Path) -> None:
     mounted inside its target; those are unmounted first, and nothing is
     deleted while any mount remains below ``path``.
     """
-    for point in sorted(_mounts_below(path), key=len, reverse=True):
+    for point in sorted(mounts_below(path), key=len, reverse=True):
         subprocess.run(["umount", "--lazy", point], timeout=30, check=False)
-    if remaining := _mounts_below(path):
+    if remaining := mounts_below(path):
         raise SubstrateUnavailableError(
             f"cannot remove the interrupted build {path}: still mounted: {', '.join(remaining)}"
         )
     shutil.rmtree(path)
 
 
-def _mounts_below(path: Path) -> list[str]:
+def mounts_below(path: Path) -> list[str]:
     """Mount points at or below ``path`` in this mount namespace."""
     prefix = str(path.resolve())
     points: list[str] = []
@@ -416,6 +416,51 @@ def _own_cgroups() -> list[Path]:
     ]
 
 
+class Confinement:
+    """The calling process in a control group of its own, so that all it starts can be ended.
+
+    Everything the process starts afterwards lands in the group (containers'
+    own groups nest below it). :meth:`close` moves this process back where it
+    was, kills whatever is still in the group and removes it: a last resort
+    behind each part's own teardown, for whatever an interruption at a bad
+    moment left behind. ``leftovers`` are the processes it had to kill.
+    Where no group can be made, it confines nothing (``active`` is False).
+    """
+
+    def __init__(self, name: str):
+        self.leftovers: set[int] = set()
+        self._jail = _Cgroups.create(name)
+        try:
+            self._move(inside=True)
+        except OSError:
+            self._move(inside=False)
+            self._jail.destroy()
+
+    @property
+    def active(self) -> bool:
+        """Whether this process was moved into a group of its own."""
+        return bool(self._jail.directories)
+
+    def _move(self, *, inside: bool) -> None:
+        for directory in self._jail.directories:
+            target = directory if inside else directory.parent
+            (target / "cgroup.procs").write_text(f"{os.getpid()}\n")
+
+    def __enter__(self) -> Confinement:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Leave the group, kill what is left in it and remove it; safe to call twice."""
+        if not self.active:
+            return
+        self._move(inside=False)
+        self.leftovers = self._jail.pids()
+        self._jail.destroy()
+
+
 def _launcher(jail: _Cgroups, *, mount: str | None, command: list[str]) -> list[str]:
     """The command line that runs ``command`` in the jail and a private mount namespace.
 
@@ -522,7 +567,7 @@ class Container:
             self.init_pid = self._wait_for_init(deadline)
             self._wait_until_started(deadline)
         except BaseException:
-            self.close()
+            self.kill()
             raise
 
     def _wait_for_init(self, deadline: float) -> int:
@@ -579,10 +624,12 @@ class Container:
         timeout or an interrupt), the command would be left to the host's
         init, out of the container's reach, and the container's shutdown
         would wait for it. So the command is killed first and ``nsenter``
-        reaps it. If the caller dies, ``setpriv --pdeathsig KILL`` takes
-        ``nsenter`` and then the command down with it, before the container's
-        shutdown can freeze them (``nsenter`` stops itself when its child is
-        stopped, and nothing outside would ever let it go on).
+        reaps it; and both run in a session of their own, so that a
+        terminal's Ctrl-C (sent to its whole foreground process group) cannot
+        kill ``nsenter`` first. If the caller dies, ``setpriv --pdeathsig
+        KILL`` takes ``nsenter`` and then the command down with it, before
+        the container's shutdown can freeze them (``nsenter`` stops itself
+        when its child is stopped, and nothing outside would ever let it go on).
         """
         if self.init_pid is None or not self.running:
             raise BootError(f"{self.name} is not running")
@@ -609,6 +656,7 @@ class Container:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
@@ -629,6 +677,18 @@ class Container:
                 nspawn.wait(timeout)
             except subprocess.TimeoutExpired:
                 clean = False
+        self.kill()
+        if not clean:
+            raise BootError(f"{self.name} did not power off within {timeout:.0f} s; killed it")
+
+    def kill(self) -> None:
+        """Stop at once, with no shutdown inside: what a power-off does after its deadline.
+
+        A boot that fails or is interrupted ends here directly: a systemd that
+        has not set up its signal handlers yet ignores the halt request of a
+        clean power-off, which could then only time out.
+        """
+        nspawn = self._nspawn
         self._jail.destroy()
         if nspawn is not None and nspawn.poll() is None:
             nspawn.kill()
@@ -636,8 +696,6 @@ class Container:
         self._kill_orphaned_init()
         self._nspawn = None
         self.init_pid = None
-        if not clean:
-            raise BootError(f"{self.name} did not power off within {timeout:.0f} s; killed it")
 
     def _kill_orphaned_init(self) -> None:
         """Without a control group, the container's init is the handle on all it runs."""

@@ -164,11 +164,21 @@ def _go_version(go: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups()) if match else (0, 0)
 
 
+def _pebble_path(version: str) -> Path:
+    return cache_dir() / f"pebble-{version}" / "pebble"
+
+
+def cached_pebble(version: str = PEBBLE_VERSION) -> Path | None:
+    """The cached Pebble binary of ``version``, or None when it has to be built (with Go) first."""
+    target = _pebble_path(version)
+    return target if target.is_file() and _reports_version(target, version) else None
+
+
 def pebble_binary(version: str = PEBBLE_VERSION) -> Path:
     """A static Pebble binary of ``version``, built with Go on first use and cached."""
-    target = cache_dir() / f"pebble-{version}" / "pebble"
-    if target.is_file() and _reports_version(target, version):
-        return target
+    if cached := cached_pebble(version):
+        return cached
+    target = _pebble_path(version)
     go = shutil.which("go")
     if go is None:
         raise SubstrateUnavailableError(
@@ -424,6 +434,7 @@ class WorkloadContainer:
             text=True,
             timeout=COMMAND_TIMEOUT,
             check=False,
+            start_new_session=True,
         )
         return json.loads(result.stdout) if result.returncode == 0 else None
 
@@ -595,6 +606,28 @@ class HookResult:
         return self.returncode == 0
 
 
+@dataclass(frozen=True)
+class PebbleService:
+    """One service as Pebble reports it: its state and since when it is in that state."""
+
+    name: str
+    current: str
+    since: str | None
+
+
+@dataclass(frozen=True)
+class PebbleRecord:
+    """What a pod's Pebble reports: its services, and every start and stop it carried out.
+
+    ``starts`` and ``stops`` count the tasks of those kinds in all of Pebble's
+    changes, which Pebble keeps far longer than a test or a demo runs.
+    """
+
+    services: tuple[PebbleService, ...]
+    starts: int
+    stops: int
+
+
 @dataclass
 class Pod:
     """One pod of the unit: charm container, shared volume and workload container."""
@@ -672,6 +705,8 @@ class Pod:
             text=True,
             timeout=HOOK_TIMEOUT,
             check=False,
+            # A terminal's Ctrl-C reaches the caller only, which ends the hook itself.
+            start_new_session=True,
         )
         output = result.stdout + result.stderr + self.juju.log[logged:]
         return HookResult(hook, result.returncode, output)
@@ -679,6 +714,19 @@ class Pod:
     def client(self) -> ops.pebble.Client:
         """A Pebble client on the workload's socket, for the tests' own observations."""
         return ops.pebble.Client(socket_path=str(self.socket_path))
+
+    def pebble_record(self) -> PebbleRecord:
+        """Pebble's own account of its services and of the starts and stops it made."""
+        changes = self.client().get_changes(select=ops.pebble.ChangeState.ALL)
+        kinds = [task.kind for change in changes for task in change.tasks]
+        services = pebble_api(self.socket_path, "GET", "/v1/services") or []
+        return PebbleRecord(
+            services=tuple(
+                PebbleService(s["name"], s["current"], s.get("current-since")) for s in services
+            ),
+            starts=kinds.count("start"),
+            stops=kinds.count("stop"),
+        )
 
     def file(self, location: str) -> Path:
         """Where a path of the (last) workload container lies on the host."""

@@ -1,0 +1,838 @@
+"""A look without a cloud: both charms deploy the blog on real service managers, here.
+
+Run as root from the project's root, with the ``unit`` dependency group
+(``tox -e demo`` does both)::
+
+    python -m tests.substrate.demo [--hold [SECONDS]] [--k8s-port PORT]
+
+It brings up the two substrates of the substrate tests, deploys the blog
+through each charm's reconcile, toggles the mode (test, production, test),
+then reboots the machine and reschedules the pod. After every step it prints
+one table row: the mode the blog reports, how often the service manager has
+started it so far, and the ``start_id`` the blog reports on ``/health`` (new
+for every process start).
+
+* **machine**: systemd booted in a ``systemd-nspawn`` container
+  (:mod:`tests.substrate.nspawn`); the hooks run inside it under
+  ``ops.testing`` (:mod:`tests.substrate.machine_blog`). The container shares
+  the host's network, so its blog answers on the host's ``127.0.0.1:8080``.
+  Starts are systemd's "started" journal messages for the unit, over all boots.
+* **k8s**: Pebble as PID 1 of an emulated pod, the assembled charm dispatched
+  as Juju does (:mod:`tests.substrate.pebble_pod`). The pod has a network
+  namespace of its own; :class:`PodForward` relays the host's
+  ``127.0.0.1:8081`` to the blog in it. Starts are the start tasks in
+  Pebble's changes, over all pods.
+
+A reboot starts the blog once (systemd, at boot) and a reschedule once (the
+new pod's first hook); the hooks that follow each add no start. The demo
+checks every row against what the step must do and says so when one does not.
+
+``--hold`` then keeps both blogs served until Ctrl-C (or for SECONDS).
+
+Everything is torn down however the demo ends: normally, on an error, or on
+SIGINT, SIGTERM or SIGHUP. A signal stops the demo after the step in
+progress (a second or two; see :class:`SignalGuard`), and nothing interrupts
+the teardown, which is bounded. As a last resort the demo runs in a control
+group of its own (:class:`tests.substrate.nspawn.Confinement`) and kills
+whatever is left in it at the end.
+
+Exit status: 0 when every step did what it must; 1 when one did not or
+something failed; 2 when a prerequisite is missing; 128 plus the signal's
+number when a signal interrupted it (0 when it ends a ``--hold``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Final
+
+from tests.substrate import machine_blog, nspawn, pebble_pod
+from tests.substrate.machine_blog import MachineBlog
+
+# The blog listens on the same port on both substrates.
+BLOG_PORT: Final = machine_blog.PORT
+K8S_PORT: Final = 8081
+PEBBLE_READY: Final = f"{pebble_pod.CONTAINER_NAME}-pebble-ready"
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_UNAVAILABLE: Final = 2
+SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A signal this long after the first one interrupts the step in progress.
+REPEAT_GAP: Final = 1.0
+
+# The forward: at most this many connections at once, each idle at most this long.
+MAX_CONNECTIONS: Final = 32
+IO_TIMEOUT: Final = 30.0
+CONNECT_TIMEOUT: Final = 5.0
+JOIN_TIMEOUT: Final = 5.0
+# How long the blog may take to answer after a step, and how often --hold checks on both.
+ANSWER_TIMEOUT: Final = 20.0
+HOLD_POLL: Final = 1.0
+
+CLONE_NEWNET: Final = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+# The errors a step can end with, reported in one line (anything else with its traceback).
+STEP_ERRORS: Final = (
+    machine_blog.HookError,
+    pebble_pod.HookFailedError,
+    nspawn.BootError,
+    TimeoutError,
+    AssertionError,
+    subprocess.SubprocessError,
+    OSError,
+)
+UNAVAILABLE_ERRORS: Final = (
+    nspawn.SubstrateUnavailableError,
+    pebble_pod.SubstrateUnavailableError,
+)
+
+
+class DemoError(Exception):
+    """A substrate did something the demo cannot show as a row."""
+
+
+class Interrupted(BaseException):
+    """A signal asked the demo to stop; not an Exception, so no ``except Exception`` eats it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def say(message: str) -> None:
+    """A line of progress, on stdout with the table (so the two stay in order)."""
+    print(f"demo: {message}", flush=True)
+
+
+def warn(message: str) -> None:
+    """A line about what went wrong, on stderr."""
+    print(f"demo: {message}", file=sys.stderr, flush=True)
+
+
+# --- Signals ----------------------------------------------------------------------------------
+
+
+class SignalGuard:
+    """Stops the demo on SIGINT, SIGTERM or SIGHUP: between two steps, not in the middle of one.
+
+    The handler only notes a signal; :meth:`checkpoint`, called between steps,
+    raises :class:`Interrupted` for it. Raising from the handler itself could
+    land between a ``fork`` and the moment its child is known to anyone
+    (inside :class:`subprocess.Popen`), leaving a process no teardown knows
+    of. Steps are short and bounded, so a stop waits a second or two. A
+    repeated signal at least ``REPEAT_GAP`` later interrupts the step in
+    progress all the same (a terminal and tox each pass on the same Ctrl-C at
+    once: that counts as one), and so does any signal while the demo only
+    waits (:meth:`waiting`). Nothing raises while disarmed, before the demo
+    starts and during its teardown, which so always runs to its end.
+    """
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.received: int | None = None
+        self._immediate = False
+        self._first_at = 0.0
+        self._told = False
+        self._previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
+
+    def __enter__(self) -> SignalGuard:
+        for signum in SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def arm(self) -> None:
+        """Let signals stop the demo from now on; at once if one came already."""
+        self.armed = True
+        self.checkpoint()
+
+    def disarm(self) -> None:
+        """From now on only note signals: the teardown runs to its end."""
+        self.armed = False
+
+    def checkpoint(self) -> None:
+        """Raise :class:`Interrupted` if a signal came (and the guard is armed)."""
+        if self.armed and self.received is not None:
+            self.armed = False
+            raise Interrupted(self.received)
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        """A block that only waits, which any signal may interrupt at once."""
+        self.checkpoint()
+        self._immediate = True
+        try:
+            yield
+        finally:
+            self._immediate = False
+
+    def _handle(self, signum: int, _: FrameType | None) -> None:
+        now = time.monotonic()
+        first = self.received is None
+        if first:
+            self.received, self._first_at = signum, now
+        if self.armed and (self._immediate or now - self._first_at >= REPEAT_GAP):
+            self.armed = False
+            raise Interrupted(signum)
+        # os.write, not print: a handler may run in the middle of another write to stderr.
+        if self.armed and first:
+            os.write(2, b"demo: stopping after the step in progress (signal again: at once)\n")
+        elif not self.armed and now - self._first_at >= REPEAT_GAP and not self._told:
+            self._told = True
+            os.write(2, b"demo: stopping already; it ends by itself shortly\n")
+
+
+# --- The pod's port on the host ---------------------------------------------------------------
+
+
+def _enter_network_of(pid: int) -> None:
+    """Move the calling thread (only it) into the network namespace of process ``pid``."""
+    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"setns into the network of {pid}: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
+
+
+class PodForward:
+    """The pod's blog on the host: ``127.0.0.1:PORT`` relayed into the pod's network namespace.
+
+    A socket belongs to the network namespace it was made in, and ``setns``
+    moves only the calling thread. So the listener is made on the host, and
+    each accepted connection gets a thread that enters the current pod's
+    namespace, connects to the blog there and relays bytes both ways until
+    either side closes or stays idle for ``IO_TIMEOUT``. The thread ends with
+    its connection, and the pod's namespace is held by nothing of the demo's
+    afterwards. :meth:`target` points the forward at another pod (or at none:
+    connections are then closed at once). No process, file or mount involved.
+    """
+
+    def __init__(self, port: int, upstream_port: int = BLOG_PORT):
+        self.url = f"http://127.0.0.1:{port}"
+        self.upstream_port = upstream_port
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._closing = threading.Event()
+        self._sockets: set[socket.socket] = set()
+        self._threads: set[threading.Thread] = set()
+        self._listener = socket.create_server(("127.0.0.1", port))
+        self._acceptor = threading.Thread(target=self._accept, name="pod-forward", daemon=True)
+        self._acceptor.start()
+
+    def __enter__(self) -> PodForward:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def target(self, pid: int | None) -> None:
+        """Relay new connections into the network namespace of process ``pid`` (None: refuse)."""
+        with self._lock:
+            self._pid = pid
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if len(self._threads) >= MAX_CONNECTIONS or self._closing.is_set():
+                    client.close()
+                    continue
+                relay = threading.Thread(
+                    target=self._relay, args=(client,), name="pod-forward-relay", daemon=True
+                )
+                self._threads.add(relay)
+                self._sockets.add(client)
+            relay.start()
+
+    def _relay(self, client: socket.socket) -> None:
+        upstream: socket.socket | None = None
+        try:
+            with self._lock:
+                pid = self._pid
+            if pid is None:
+                return
+            _enter_network_of(pid)
+            upstream = socket.create_connection(
+                ("127.0.0.1", self.upstream_port), timeout=CONNECT_TIMEOUT
+            )
+            with self._lock:
+                if self._closing.is_set():
+                    return
+                self._sockets.add(upstream)
+            self._pump(client, upstream)
+        except OSError:
+            pass  # the pod or the client went away: the client sees its connection close
+        finally:
+            with self._lock:
+                self._sockets.discard(client)
+                if upstream is not None:
+                    self._sockets.discard(upstream)
+                self._threads.discard(threading.current_thread())
+            client.close()
+            if upstream is not None:
+                upstream.close()
+
+    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Relay both ways until both sides have closed, or until idle or closing."""
+        for end in (client, upstream):
+            end.settimeout(IO_TIMEOUT)
+        with selectors.DefaultSelector() as selector:
+            selector.register(client, selectors.EVENT_READ, upstream)
+            selector.register(upstream, selectors.EVENT_READ, client)
+            open_ends = 2
+            while open_ends and not self._closing.is_set():
+                ready = selector.select(timeout=IO_TIMEOUT)
+                if not ready:
+                    return
+                for key, _ in ready:
+                    source: socket.socket = key.fileobj  # type: ignore[assignment]
+                    sink: socket.socket = key.data
+                    data = source.recv(65536)
+                    if data:
+                        sink.sendall(data)
+                        continue
+                    selector.unregister(source)
+                    open_ends -= 1
+                    with contextlib.suppress(OSError):
+                        sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        """Stop listening, cut every connection and wait for the threads; safe to call twice."""
+        self._closing.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            sockets, threads = list(self._sockets), list(self._threads)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        for thread in [self._acceptor, *threads]:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if alive := [t.name for t in (self._acceptor, *threads) if t.is_alive()]:
+            raise DemoError(f"the pod's forward did not stop: {alive}")
+
+
+# --- What a row shows -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One look at a substrate: what the blog and its service manager report."""
+
+    mode: str
+    starts: int  # all starts so far on this substrate, as its service manager counts them
+    start_id: str
+    status: str  # the unit's status, "NAME: MESSAGE"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing done to a substrate, and what it must do to the blog."""
+
+    event: str
+    mode: str  # the configured mode, which the blog must serve afterwards
+    adds: int  # the starts it must add
+    note: str  # what the row says when it does exactly that
+    act: Callable[[], object]
+
+
+COLUMNS: Final = (("substrate", 9), ("event", 35), ("mode", 10), ("starts", 6), ("start_id", 8))
+INTRO: Final = """\
+machine: the machine charm, systemd booted in a container on this host's network
+k8s:     the Kubernetes charm, Pebble as PID 1 of an emulated pod with its own network
+starts:  the blog's starts so far, as systemd's journal (all boots) or Pebble's
+         changes (all pods) count them; start_id: the blog's own, new for every start
+"""
+
+
+def table_line(*cells: str) -> str:
+    """One line of the table: fixed-width columns, two spaces apart, then a free note."""
+    fixed = [cell.ljust(width) for cell, (_, width) in zip(cells, COLUMNS, strict=False)]
+    return "  ".join([*fixed, *cells[len(COLUMNS) :]]).rstrip()
+
+
+def judge(step: Step, before: Reading | None, after: Reading) -> list[str]:
+    """Where the reading after ``step`` differs from what the step must do."""
+    problems: list[str] = []
+    added = after.starts - (before.starts if before else 0)
+    if added != step.adds:
+        problems.append(f"{added:+d} starts, expected {step.adds:+d}")
+    new_process = before is None or after.start_id != before.start_id
+    if new_process != (step.adds > 0):
+        problems.append("a new start_id" if new_process else "the same start_id")
+    if after.mode != step.mode:
+        problems.append(f"serves {after.mode} mode")
+    if after.status != f"active: serving in {step.mode} mode":
+        problems.append(f"unit status {after.status!r}")
+    return problems
+
+
+# --- The two substrates -----------------------------------------------------------------------
+
+
+class MachineSide:
+    """The machine charm on systemd, booted in a container on the host's network."""
+
+    name = "machine"
+    url = machine_blog.BLOG_URL
+
+    def __init__(self, blog: MachineBlog):
+        self.blog = blog
+        self.earlier_boots = 0  # starts in boots before this one
+        self.status = ""
+
+    def hooks(self, mode: str, *events: str) -> None:
+        """Run the machine charm's hooks with ``mode`` configured."""
+        last = self.blog.hooks(mode, *events)[-1]
+        self.status = f"{last['status']}: {last['message']}"
+
+    def reboot(self) -> None:
+        """Power the machine off and boot it again; no hook runs (the status stays)."""
+        self.earlier_boots += len(self.blog.starts())
+        self.blog.container.reboot()
+
+    def read(self) -> Reading:
+        """The blog's health from the unit's main process, and systemd's starts over all boots."""
+        health = self.blog.health(ANSWER_TIMEOUT)
+        service = self.blog.service()
+        starts = self.blog.starts()
+        if starts[-1:] != [service.invocation_id]:
+            raise DemoError(f"the journal's last start is not the running unit's: {service}")
+        return Reading(health.mode, self.earlier_boots + len(starts), health.start_id, self.status)
+
+    def steps(self) -> list[Step]:
+        """Deploy, a repeated config, the toggle there and back, a reboot and its hooks."""
+        return [
+            Step(
+                "install+config-changed+start",
+                "test",
+                1,
+                "first start",
+                lambda: self.hooks("test", "install", "config_changed", "start"),
+            ),
+            Step(
+                "config-changed (same)",
+                "test",
+                0,
+                "no restart",
+                lambda: self.hooks("test", "config_changed"),
+            ),
+            Step(
+                "config-changed -> production",
+                "production",
+                1,
+                "restarted once",
+                lambda: self.hooks("production", "config_changed"),
+            ),
+            Step(
+                "config-changed -> test",
+                "test",
+                1,
+                "restarted once",
+                lambda: self.hooks("test", "config_changed"),
+            ),
+            Step("reboot", "test", 1, "started once, by systemd at boot", self.reboot),
+            Step(
+                "start+config-changed (rebooted)",
+                "test",
+                0,
+                "no extra start",
+                lambda: self.hooks("test", "start", "config_changed"),
+            ),
+        ]
+
+    def alive(self) -> bool:
+        """Whether the container still runs."""
+        return self.blog.container.running
+
+
+class K8sSide:
+    """The Kubernetes charm on Pebble in an emulated pod, forwarded to the host."""
+
+    name = "k8s"
+
+    def __init__(self, unit: pebble_pod.Unit, forward: PodForward):
+        self.unit = unit
+        self.forward = forward
+        self.url = forward.url
+        self.earlier_pods = 0  # starts in pods before this one
+
+    def hooks(self, mode: str, *hooks: str) -> None:
+        """Set ``mode`` and dispatch the hooks; the workload container comes up at pebble-ready."""
+        self.unit.juju.set_config(mode=mode)
+        for hook in hooks:
+            if hook == PEBBLE_READY and self.unit.pod.workload is None:
+                self.start_workload()
+            self.unit.run(hook)
+
+    def start_workload(self) -> None:
+        """Start the current pod's workload container and forward to it."""
+        workload = self.unit.pod.start_workload()
+        self.forward.target(workload.pid)
+
+    def reschedule(self) -> None:
+        """A new pod (after the old one's stop hook); Juju starts it with upgrade-charm."""
+        self.earlier_pods += self.unit.pod.pebble_record().starts
+        self.forward.target(None)
+        self.unit.reschedule()
+        self.start_workload()
+        self.unit.run("upgrade-charm")
+
+    def read(self) -> Reading:
+        """The blog's health through the forward, checked against Pebble and the pod itself."""
+        health = pebble_pod.wait_for(
+            lambda: machine_blog.health_now(base=self.url),
+            f"the blog to answer at {self.url}",
+            ANSWER_TIMEOUT,
+        )
+        pod = self.unit.pod
+        record = pod.pebble_record()
+        if [s.current for s in record.services] != ["active"] or pod.workload is None:
+            raise DemoError(f"Pebble does not run exactly one active service: {record.services}")
+        inside = pod.workload.health(BLOG_PORT)
+        if inside is None or inside["start_id"] != health.start_id:
+            raise DemoError(f"the forward does not reach the pod's blog: {inside} != {health}")
+        status, message = self.unit.juju.unit_status
+        return Reading(
+            health.mode, self.earlier_pods + record.starts, health.start_id, f"{status}: {message}"
+        )
+
+    def steps(self) -> list[Step]:
+        """Deploy, a repeated config, the toggle there and back, a reschedule and its hooks."""
+        return [
+            Step(
+                "install+config+start+pebble-ready",
+                "test",
+                1,
+                "first start",
+                lambda: self.hooks("test", "install", "config-changed", "start", PEBBLE_READY),
+            ),
+            Step(
+                "config-changed (same)",
+                "test",
+                0,
+                "no restart",
+                lambda: self.hooks("test", "config-changed"),
+            ),
+            Step(
+                "config-changed -> production",
+                "production",
+                1,
+                "restarted once",
+                lambda: self.hooks("production", "config-changed"),
+            ),
+            Step(
+                "config-changed -> test",
+                "test",
+                1,
+                "restarted once",
+                lambda: self.hooks("test", "config-changed"),
+            ),
+            Step(
+                "pod reschedule, upgrade-charm",
+                "test",
+                1,
+                "started once, in the new pod",
+                self.reschedule,
+            ),
+            Step(
+                "config+start+pebble-ready (new pod)",
+                "test",
+                0,
+                "no extra start",
+                lambda: self.hooks("test", "config-changed", "start", PEBBLE_READY),
+            ),
+        ]
+
+    def alive(self) -> bool:
+        """Whether the pod's workload container still runs."""
+        workload = self.unit.pod.workload
+        return workload is not None and workload.running
+
+
+Side = MachineSide | K8sSide
+
+
+# --- The demo ---------------------------------------------------------------------------------
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something listens on ``port`` (on any address, as the machine's blog binds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))  # noqa: S104 (a probe, closed at once)
+        except OSError:
+            return True
+    return False
+
+
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks for the demo (empty when nothing), each with its remedy."""
+    if os.geteuid() != 0:
+        return [
+            "root: the demo boots a systemd container, mounts overlays and makes namespaces; "
+            "run it as root"
+        ]
+    missing: list[str] = []
+    requirements = nspawn.pinned_requirements(machine_blog.REQUIREMENTS)
+    building = not nspawn.root_path(requirements).is_dir()
+    if reason := nspawn.missing_prerequisite(building=building):
+        missing.append(f"machine (systemd-nspawn): {reason}")
+    try:
+        pebble_pod.check_host()
+    except pebble_pod.SubstrateUnavailableError as e:
+        missing.append(f"k8s (Pebble pod): {e}")
+    if pebble_pod.cached_pebble() is None and shutil.which("go") is None:
+        missing.append(
+            f"k8s (Pebble pod): Pebble {pebble_pod.PEBBLE_VERSION} is not built yet, and there "
+            "is no `go` on PATH to build it (Go 1.21 or later)"
+        )
+    return missing
+
+
+def busy_ports(k8s_port: int) -> list[str]:
+    """Which of the ports the demo serves on are taken already, and by whom they are needed."""
+    return [
+        f"port {port} is in use; {who} needs it: stop what listens there"
+        for port, who in ((BLOG_PORT, "the machine's blog"), (k8s_port, "the pod's forward"))
+        if port_in_use(port)
+    ]
+
+
+def delete(workdir: Path) -> str | None:
+    """Delete the demo's directory, never through a mount; None, or why it is not deleted."""
+    if mounted := nspawn.mounts_below(workdir):
+        return f"not deleting {workdir}: still mounted there: {mounted}"
+    try:
+        shutil.rmtree(workdir)
+    except OSError as e:
+        return f"deleting {workdir}: {e}"
+    return None
+
+
+class Demo:
+    """One run: the substrates, the table, and the teardown of everything."""
+
+    def __init__(self, args: argparse.Namespace, guard: SignalGuard):
+        self.args = args
+        self.guard = guard
+        self.holding = False
+        self.problems = 0
+        self.header_printed = False
+        self.timings: list[str] = []
+
+    def run(self) -> int:
+        """Play both substrates (and hold, if asked); tear everything down; the exit status."""
+        began = time.monotonic()
+        confinement = nspawn.Confinement(f"example-blog-demo-{os.getpid()}")
+        stack = contextlib.ExitStack()
+        workdirs: list[Path] = []
+        code = EXIT_FAILED
+        try:
+            try:
+                try:
+                    workdirs.append(Path(tempfile.mkdtemp(prefix="example-blog-demo-")))
+                    code = self._play(stack, workdirs[0])
+                finally:
+                    self.guard.disarm()
+            except Interrupted as e:
+                code = EXIT_OK if self.holding else 128 + e.signum
+                say(f"{e} received; cleaning up")
+            except UNAVAILABLE_ERRORS as e:
+                warn(f"cannot run here: {e}")
+                code = EXIT_UNAVAILABLE
+            except (DemoError, *STEP_ERRORS) as e:
+                if self.guard.received is None:
+                    warn(f"failed: {type(e).__name__}: {e}")
+                else:
+                    # A signal reached the step's processes too (a terminal's Ctrl-C does).
+                    say(f"stopping: the step in progress ended early ({type(e).__name__})")
+                    code = EXIT_OK if self.holding else 128 + self.guard.received
+            except Exception:
+                traceback.print_exc()
+        finally:
+            code = self._teardown(stack, confinement, workdirs, code)
+        say(f"done in {time.monotonic() - began:.1f} s")
+        return code
+
+    def _play(self, stack: contextlib.ExitStack, workdir: Path) -> int:
+        self.guard.arm()
+        say("preparing both substrates (a first run builds a Debian root and Pebble: minutes)")
+        root = machine_blog.machine_root(progress=say)
+        pebble_pod.pebble_binary()
+        self.guard.checkpoint()
+
+        machine = self._machine(stack, root, workdir / "machine")
+        self._play_side(machine)
+        k8s = self._k8s(stack, workdir / "k8s")
+        self._play_side(k8s)
+
+        print(flush=True)
+        say("; ".join(self.timings))
+        if self.problems:
+            warn(f"{self.problems} row(s) did not show what the charm must do")
+            return EXIT_FAILED
+        say("every row shows what the charm must do")
+        if self.args.hold is not None:
+            self._hold([machine, k8s])
+        return EXIT_OK
+
+    def _machine(self, stack: contextlib.ExitStack, root: Path, workdir: Path) -> MachineSide:
+        started = time.monotonic()
+        container = stack.enter_context(machine_blog.machine_container(root, workdir))
+        container.boot()
+        self.timings.append(f"machine booted in {time.monotonic() - started:.1f} s")
+        return MachineSide(MachineBlog(container))
+
+    def _k8s(self, stack: contextlib.ExitStack, workdir: Path) -> K8sSide:
+        unit = stack.enter_context(pebble_pod.unit(workdir, {"mode": "test"}))
+        forward = stack.enter_context(PodForward(self.args.k8s_port))
+        return K8sSide(unit, forward)
+
+    def _play_side(self, side: Side) -> None:
+        started = time.monotonic()
+        before: Reading | None = None
+        steps = side.steps()
+        for step in steps:
+            self.guard.checkpoint()
+            step.act()
+            after = side.read()
+            problems = judge(step, before, after)
+            self.problems += bool(problems)
+            note = f"UNEXPECTED: {'; '.join(problems)}" if problems else step.note
+            self._row(side.name, step.event, after, note)
+            before = after
+        elapsed = time.monotonic() - started
+        self.timings.append(f"{side.name}: {len(steps)} steps in {elapsed:.1f} s")
+
+    def _row(self, substrate: str, event: str, reading: Reading, note: str) -> None:
+        if not self.header_printed:
+            self.header_printed = True
+            print(INTRO, flush=True)
+            print(table_line(*(name for name, _ in COLUMNS), "what happened"), flush=True)
+        cells = (substrate, event, reading.mode, str(reading.starts), reading.start_id[:8], note)
+        print(table_line(*cells), flush=True)
+
+    def _hold(self, sides: list[Side]) -> None:
+        for side in sides:
+            if machine_blog.fetch("/", base=side.url) is None:
+                raise DemoError(f"the {side.name} blog does not answer at {side.url}/")
+        self.holding = True
+        seconds: float = self.args.hold
+        print("\nServing both blogs on this machine until Ctrl-C:", flush=True)
+        for side in sides:
+            print(f"  {side.name:<8} {side.url}/", flush=True)
+        deadline = time.monotonic() + seconds if seconds > 0 else None
+        with self.guard.waiting():
+            while deadline is None or time.monotonic() < deadline:
+                if stopped := [side.name for side in sides if not side.alive()]:
+                    self.holding = False
+                    raise DemoError(f"stopped serving: {', '.join(stopped)}")
+                # Nothing to await but a signal or the deadline; meanwhile check both live.
+                time.sleep(HOLD_POLL)
+
+    def _teardown(
+        self,
+        stack: contextlib.ExitStack,
+        confinement: nspawn.Confinement,
+        workdirs: list[Path],
+        code: int,
+    ) -> int:
+        """Undo everything in reverse; never raises, and says what it could not undo."""
+        self.guard.disarm()
+        started = time.monotonic()
+        failures: list[str] = []
+        try:
+            stack.close()
+        except Exception as e:
+            failures.append(f"{type(e).__name__}: {e}")
+        try:
+            confinement.close()
+        except Exception as e:
+            failures.append(f"{type(e).__name__}: {e}")
+        if confinement.leftovers:
+            warn(f"cleanup: killed leftover processes {sorted(confinement.leftovers)}")
+            if code == EXIT_OK:
+                failures.append("something was left running after the orderly teardown")
+        failures += [failure for workdir in workdirs if (failure := delete(workdir))]
+        for failure in failures:
+            warn(f"cleanup: {failure}")
+        if failures:
+            return code if code != EXIT_OK else EXIT_FAILED
+        say(f"cleaned up in {time.monotonic() - started:.1f} s: nothing of the demo is left")
+        if code == EXIT_OK and self.guard.received is not None and not self.holding:
+            return 128 + self.guard.received
+        return code
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.substrate.demo",
+        description="Deploy the blog with both charms on real service managers, on this machine.",
+    )
+    parser.add_argument(
+        "--hold",
+        nargs="?",
+        type=float,
+        const=0.0,
+        metavar="SECONDS",
+        help="afterwards keep both blogs served on localhost until Ctrl-C (or for SECONDS)",
+    )
+    parser.add_argument(
+        "--k8s-port",
+        type=int,
+        default=K8S_PORT,
+        metavar="PORT",
+        help=f"the host's port the pod's blog is forwarded to (default {K8S_PORT})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the prerequisites, run the demo, and return its exit status."""
+    args = parse_args(argv)
+    with SignalGuard() as guard:
+        missing = missing_prerequisites() + busy_ports(args.k8s_port)
+        if guard.received is not None:
+            return 128 + guard.received
+        if missing:
+            print("demo: cannot run here, missing:", file=sys.stderr)
+            for item in missing:
+                print(f"  - {item}", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        return Demo(args, guard).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
