@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from tests.cache import cache_dir
 from tests.pack.host import find_python, find_uv, run
 from tools import pack
 
@@ -71,12 +72,6 @@ class PackedCharm:
     variant: str
     path: Path
     seconds: float
-
-
-def cache_dir() -> Path:
-    """Where the tier keeps what outlives a test session."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "example-blog"
 
 
 def unmet_need() -> str | None:

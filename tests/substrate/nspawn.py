@@ -60,6 +60,8 @@ from typing import Final, TextIO
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.cache import cache_dir
+
 SUITE: Final = "bookworm"
 DEBIAN_PACKAGES: Final = (
     "systemd",
@@ -100,12 +102,6 @@ class SubstrateUnavailableError(Exception):
 
 class BootError(Exception):
     """The container did not boot, or did not power off, within its deadline."""
-
-
-def cache_dir() -> Path:
-    """Where built roots are kept: ``${XDG_CACHE_HOME:-~/.cache}/example-blog``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "example-blog"
 
 
 def missing_prerequisite(*, building: bool) -> str | None:

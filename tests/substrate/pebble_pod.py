@@ -82,6 +82,7 @@ from typing import IO, Any, TypeVar
 
 import ops
 
+from tests.cache import cache_dir
 from tests.substrate import pod_init
 from tests.substrate.fake_juju import FakeJuju
 from tools.assemble import assemble
@@ -134,12 +135,6 @@ def _die_with_parent(argv: list[str]) -> list[str]:
 
 
 # --- Pebble, built once per version ---------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    """Where built tools are kept between runs."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "example-blog"
 
 
 def _reports_version(binary: Path, version: str) -> bool:
