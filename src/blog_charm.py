@@ -25,7 +25,8 @@ class ExampleBlogCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework, workload: Workload):
         super().__init__(framework)
         self.workload = workload
-        # Set by a reconcile in *this* hook only; never stored between hooks.
+        # What a reconcile in *this* hook found; never stored between hooks.
+        self._reconciled = False
         self._unreachable: Exception | None = None
         framework.observe(self.on.install, self._on_install)
         # Every event after which the workload may differ from the config. The
@@ -64,6 +65,7 @@ class ExampleBlogCharm(ops.CharmBase):
             self._unreachable = e
             return
         logger.info("reconciled mode %r: service %s", config.mode, outcome.value)
+        self._reconciled = True
         self.unit.set_ports(PORT)
         self.unit.set_workload_version(example_blog.VERSION)
 
@@ -73,7 +75,7 @@ class ExampleBlogCharm(ops.CharmBase):
         except ValueError as e:
             event.add_status(ops.BlockedStatus(str(e)))
             return
-        running = None if self._unreachable else self._running()
+        running = self._running()
         if running is None:
             event.add_status(ops.WaitingStatus("waiting for the workload's service manager"))
         elif not running:
@@ -82,7 +84,15 @@ class ExampleBlogCharm(ops.CharmBase):
             event.add_status(ops.ActiveStatus(f"serving in {config.mode} mode"))
 
     def _running(self) -> bool | None:
-        """Whether the service runs, or None when its manager cannot be reached."""
+        """Whether the service runs, or None when its manager cannot be reached.
+
+        A reconcile in this hook has just answered that, so only hooks without
+        one (or where it could not reach the workload) ask again.
+        """
+        if self._unreachable:
+            return None
+        if self._reconciled:
+            return True  # it completed, and it always leaves the service running
         try:
             return self.workload.is_running()
         except self.workload.unreachable_errors:
