@@ -349,7 +349,7 @@ class _Cgroups:
         """Make group ``name`` under the caller's group in each hierarchy."""
         created: list[Path] = []
         try:
-            for parent in _own_cgroups():
+            for parent in own_cgroups():
                 directory = parent / name
                 directory.mkdir()
                 created.append(directory)
@@ -393,8 +393,12 @@ class _Cgroups:
         self.directories = []
 
 
-def _own_cgroups() -> list[Path]:
-    """The caller's group in the unified and the named ``systemd`` hierarchy, as present."""
+def own_cgroups() -> list[Path]:
+    """The caller's group in the unified and the named ``systemd`` hierarchy, as present.
+
+    Where both exist, systemd-nspawn mirrors its container's unified path into
+    the systemd one, so a group made below the caller belongs in both.
+    """
     own: dict[str, str] = {}
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)

@@ -31,7 +31,6 @@ from tests.substrate import demo, machine_blog, nspawn, pebble_pod
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PORTS = (demo.BLOG_PORT, demo.K8S_PORT)
 MARK_ENV = "EXAMPLE_BLOG_DEMO_TEST_MARK"
-CGROUP_FS = Path("/sys/fs/cgroup")
 # A warm run takes about 15 s; the first row comes after a few.
 RUN_TIMEOUT = 120.0
 ROW_TIMEOUT = 60.0
@@ -57,30 +56,12 @@ def warm() -> None:
 # --- What a run may leave behind ---------------------------------------------------------------
 
 
-def own_cgroups() -> list[Path]:
-    """The test's control group in the unified and the named systemd hierarchy, as present.
-
-    A run's group is made at the same place in both: where the two differ,
-    systemd-nspawn mirrors its container's unified path into the systemd one.
-    """
-    own: dict[str, str] = {}
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, key, path = line.split(":", 2)
-        own[key] = path
-    unified = CGROUP_FS if (CGROUP_FS / "cgroup.controllers").exists() else CGROUP_FS / "unified"
-    found = []
-    for key, mount in (("", unified), ("name=systemd", CGROUP_FS / "systemd")):
-        if key in own and (mount / "cgroup.procs").exists():
-            found.append(mount / own[key].lstrip("/"))
-    return found
-
-
 def make_cgroups() -> list[Path]:
     """A fresh group below the test's own in each hierarchy (none if one cannot be made)."""
     name = f"example-blog-demo-test-{uuid.uuid4().hex[:8]}"
     made: list[Path] = []
     try:
-        for parent in own_cgroups():
+        for parent in nspawn.own_cgroups():
             (parent / name).mkdir()
             made.append(parent / name)
     except OSError:
@@ -94,7 +75,7 @@ def cgroup_dirs() -> set[Path]:
     """Every control group below the test's own, in every hierarchy."""
     return {
         Path(directory)
-        for parent in own_cgroups()
+        for parent in nspawn.own_cgroups()
         for directory, _, _ in os.walk(parent)
         if Path(directory) != parent
     }
