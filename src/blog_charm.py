@@ -12,11 +12,14 @@ import logging
 import ops
 
 import example_blog
+import health
 from blog_config import BlogConfig
 from reconcile import reconcile
-from workload import PORT, Workload
+from workload import PORT, StartFailedError, Workload
 
 logger = logging.getLogger(__name__)
+
+WAITING_FOR_MANAGER = "waiting for the workload's service manager"
 
 
 class ExampleBlogCharm(ops.CharmBase):
@@ -26,8 +29,8 @@ class ExampleBlogCharm(ops.CharmBase):
         super().__init__(framework)
         self.workload = workload
         # What a reconcile in *this* hook found; never stored between hooks.
-        self._reconciled = False
         self._unreachable: Exception | None = None
+        self._start_failure: StartFailedError | None = None
         framework.observe(self.on.install, self._on_install)
         # Every event after which the workload may differ from the config. The
         # reconcile is cheap when nothing differs, so running it on upgrade
@@ -64,8 +67,14 @@ class ExampleBlogCharm(ops.CharmBase):
             logger.info("workload unreachable, waiting for it to come back: %s", e)
             self._unreachable = e
             return
+        except StartFailedError as e:
+            # Not a hook failure: Juju would only retry the same start in a
+            # loop. The service stays stopped, the status says why, and the
+            # next hook (update-status at the latest) tries once more.
+            logger.warning("ExampleBlog did not start: %s", e)
+            self._start_failure = e
+            return
         logger.info("reconciled mode %r: service %s", config.mode, outcome.value)
-        self._reconciled = True
         self.unit.set_ports(PORT)
         self.unit.set_workload_version(example_blog.VERSION)
 
@@ -75,25 +84,32 @@ class ExampleBlogCharm(ops.CharmBase):
         except ValueError as e:
             event.add_status(ops.BlockedStatus(str(e)))
             return
-        running = self._running()
-        if running is None:
-            event.add_status(ops.WaitingStatus("waiting for the workload's service manager"))
-        elif not running:
-            event.add_status(ops.MaintenanceStatus("ExampleBlog is not running yet"))
-        else:
-            event.add_status(ops.ActiveStatus(f"serving in {config.mode} mode"))
+        event.add_status(self._workload_status(config.mode))
 
-    def _running(self) -> bool | None:
-        """Whether the service runs, or None when its manager cannot be reached.
+    def _workload_status(self, mode: str) -> ops.StatusBase:
+        """Active only on the blog's own word; the service manager explains its silence.
 
-        A reconcile in this hook has just answered that, so only hooks without
-        one (or where it could not reach the workload) ask again.
+        What this hook's reconcile met comes first: a start that failed (the
+        reason, and where to read more) or a service manager out of reach.
+        Otherwise the blog's ``/health`` decides, and only when it does not
+        answer is the service manager asked whether the service runs at all.
         """
-        if self._unreachable:
-            return None
-        if self._reconciled:
-            return True  # it completed, and it always leaves the service running
+        if self._start_failure is not None:
+            return ops.BlockedStatus(
+                f"ExampleBlog cannot serve: {self._start_failure} "
+                f"(see `{self.workload.log_command}`)"
+            )
+        if self._unreachable is not None:
+            return ops.WaitingStatus(WAITING_FOR_MANAGER)
+        answer = health.read(PORT)
+        if answer is not None:
+            if answer.mode == mode:
+                return ops.ActiveStatus(f"serving in {mode} mode")
+            return ops.MaintenanceStatus(f"ExampleBlog still serves {answer.mode} mode")
         try:
-            return self.workload.is_running()
+            running = self.workload.is_running()
         except self.workload.unreachable_errors:
-            return None
+            return ops.WaitingStatus(WAITING_FOR_MANAGER)
+        if running:
+            return ops.MaintenanceStatus("ExampleBlog is running but not answering yet")
+        return ops.MaintenanceStatus("ExampleBlog is not running")

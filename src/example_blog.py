@@ -20,6 +20,7 @@ import http.server
 import json
 import os
 import pathlib
+import socket
 import sys
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ MODES: Final = ("test", "production")
 DEFAULT_MODE_FILE: Final = "/etc/example_blog/mode"
 DEFAULT_POSTS_DIR: Final = "/var/lib/example_blog/posts"
 DEFAULT_PORT: Final = 8080
+# Exit statuses for a start that cannot serve. Restarting would not help with
+# either, so the systemd unit lists them in RestartPreventExitStatus=.
+EXIT_BAD_MODE: Final = 2
+EXIT_CANNOT_LISTEN: Final = 3
+# Every line the blog prints about why it stopped starts with this, so a
+# charm can find the reason among the service's output.
+REASON_PREFIX: Final = "example-blog: "
 
 SAMPLE_POSTS: Final = (
     ("Hello from test mode", "These posts are built in, so a test deployment always has content."),
@@ -150,11 +158,42 @@ def make_handler(blog: Blog) -> type[http.server.BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            # Answered health checks (Pebble's every 10 s, the charm's every
+            # hook) would drown the requests that matter; a failed one is logged.
+            if self.path == "/health" and code == http.HTTPStatus.OK:
+                return
+            super().log_request(code, size)
+
         def log_message(self, format: str, *args: object) -> None:
             # One line per request on stderr, which systemd and Pebble both collect.
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
     return Handler
+
+
+def notify_service_manager(message: str) -> None:
+    """Send ``message`` to systemd's notification socket (``Type=notify``); a no-op elsewhere.
+
+    The blog says ``READY=1`` only once its socket is bound, so under systemd
+    a successful start means the blog can serve, and a start that cannot fails
+    visibly. Under Pebble, or run by hand, there is no ``NOTIFY_SOCKET``.
+    """
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        sock.connect(address)
+        sock.sendall(message.encode())
+
+
+def fail(reason: str, status: int) -> int:
+    """Say why the blog cannot run, to its log and to systemd's status line; return ``status``."""
+    print(f"{REASON_PREFIX}{reason}", file=sys.stderr, flush=True)
+    notify_service_manager(f"STATUS={reason}")
+    return status
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -173,15 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         blog = start_blog(args.mode_file, args.posts_dir)
     except ModeError as e:
-        print(f"example-blog: {e}", file=sys.stderr)
-        return 2
-    server = http.server.ThreadingHTTPServer((args.host, args.port), make_handler(blog))
+        return fail(str(e), EXIT_BAD_MODE)
+    try:
+        server = http.server.ThreadingHTTPServer((args.host, args.port), make_handler(blog))
+    except OSError as e:
+        return fail(f"cannot listen on port {args.port}: {e.strerror or e}", EXIT_CANNOT_LISTEN)
     print(
         f"example-blog {VERSION}: serving {blog.mode} mode on port {server.server_port}, "
         f"start id {blog.start_id}",
         file=sys.stderr,
         flush=True,
     )
+    notify_service_manager(f"READY=1\nSTATUS=serving {blog.mode} mode")
     with server:
         server.serve_forever()
     return 0

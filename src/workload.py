@@ -47,12 +47,24 @@ class Piece(Protocol):
         ...
 
 
+class StartFailedError(Exception):
+    """The service manager started the blog, but the blog did not come up.
+
+    The message is the reason, as the blog itself gave it where it gave one
+    (port in use, unreadable mode file), else as its service manager recorded
+    it (the exit status or signal). The service is left stopped: the charm
+    retries it once per hook, never in a loop of its own.
+    """
+
+
 class Workload(Protocol):
     """What the reconcile needs from a substrate; one implementation per charm variant."""
 
     # Exceptions meaning "the service manager cannot be reached right now": the
     # charm reports them as Waiting instead of failing the hook.
     unreachable_errors: tuple[type[Exception], ...]
+    # The command that shows the blog's output on this substrate, for status messages.
+    log_command: str
 
     def path(self, location: str) -> PathProtocol:
         """The path at ``location`` in the workload's filesystem."""
@@ -67,7 +79,11 @@ class Workload(Protocol):
         ...
 
     def start(self) -> None:
-        """Start the service (which reads its mode file as it starts)."""
+        """Start the service (which reads its mode file as it starts).
+
+        Raises :class:`StartFailedError`, with the service left stopped, when
+        the blog exits instead of serving.
+        """
         ...
 
     def stop(self) -> None:

@@ -8,13 +8,15 @@ Pebble's start/stop calls are where the tests watch starts and stops.
 from __future__ import annotations
 
 import http.client
+import re
 from dataclasses import dataclass
 from typing import Final
 
 import ops
 from charmlibs.pathops import ContainerPath
 
-from workload import COMMAND, PORT, SERVICE_NAME
+from example_blog import REASON_PREFIX
+from workload import COMMAND, PORT, SERVICE_NAME, StartFailedError
 
 CONTAINER_NAME: Final = "blog"
 LAYER_NAME: Final = "example-blog"
@@ -47,6 +49,24 @@ LAYER: Final = ops.pebble.Layer(
         },
     }
 )
+
+
+def describe_failure(error: ops.pebble.ChangeError) -> str:
+    """Why a start failed, from Pebble's record of the failed change.
+
+    Pebble adds the service's last lines of output to the failed task's log;
+    the blog's own reason is the last of them that starts with its prefix.
+    Without one, Pebble's error says how the process ended.
+    """
+    lines = [
+        line for task in error.change.tasks for entry in task.log for line in entry.splitlines()
+    ]
+    reasons = [line.split(REASON_PREFIX, 1)[1] for line in lines if REASON_PREFIX in line]
+    if reasons:
+        return reasons[-1].strip()
+    last = error.err.strip().splitlines()[-1] if error.err.strip() else "Pebble gave no reason"
+    found = re.search(r"\((.*)\)$", last)
+    return found.group(1) if found else last.lstrip("- ")
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,7 @@ class PebbleWorkload:
         ConnectionError,
         http.client.HTTPException,
     )
+    log_command = f"pebble logs {SERVICE_NAME}"
 
     def __init__(self, container: ops.Container):
         self.container = container
@@ -100,8 +121,18 @@ class PebbleWorkload:
         return service is not None and service.is_running()
 
     def start(self) -> None:
-        """Start the service; Pebble returns once it has stayed up for a moment."""
-        self.container.start(SERVICE_NAME)
+        """Start the service; Pebble returns once it has stayed up for a moment.
+
+        A blog that exits within that moment fails the start, and Pebble then
+        goes on restarting it with a growing backoff, without end. The charm
+        stops it instead, so that a blog that cannot serve is retried once
+        per hook, not in a loop.
+        """
+        try:
+            self.container.start(SERVICE_NAME)
+        except ops.pebble.ChangeError as e:
+            self.container.stop(SERVICE_NAME)
+            raise StartFailedError(describe_failure(e)) from None
 
     def stop(self) -> None:
         """Stop the service."""

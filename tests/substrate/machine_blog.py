@@ -35,6 +35,10 @@ UNIT_STARTED: Final = "39f53479d3a045ac8e11786248231fbf"
 UNIT_STOPPED: Final = "9d1aaa27d60140bd96365438aad20286"
 # Charm hooks import ops and ops.testing; one call runs a few hooks.
 HOOKS_TIMEOUT: Final = 60.0
+# The process that takes the blog's port (see ``squatter``), as a transient unit.
+SQUATTER_UNIT: Final = "port-squatter.service"
+SQUATTER_READY: Final = "/run/port-squatter.ready"
+SQUATTER_TIMEOUT: Final = 15.0
 # Health answers through the host's loopback, never through a proxy.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -177,6 +181,61 @@ class MachineBlog:
     def starts(self) -> list[str]:
         """The InvocationID of every start of the unit in this boot, oldest first."""
         return [entry.get("INVOCATION_ID", "") for entry in self.journal(UNIT_STARTED)]
+
+    def attempts(self) -> list[str]:
+        """The InvocationID of every run of the unit in this boot, failed ones too, oldest first.
+
+        systemd gives each run of the unit a new InvocationID and writes it
+        into its own messages about the run; a run that fails has no
+        "started" message, but it has those.
+        """
+        self.container.run(["journalctl", "--sync"])
+        result = self.container.run(
+            ["journalctl", "--boot=0", "--output=json", "--no-pager", f"UNIT={UNIT}"]
+        )
+        seen: list[str] = []
+        for line in result.stdout.splitlines():
+            invocation = json.loads(line).get("INVOCATION_ID") if line.strip() else None
+            if invocation and invocation not in seen:
+                seen.append(invocation)
+        return seen
+
+    def properties(self, *names: str) -> dict[str, str]:
+        """Properties of the unit as ``systemctl show`` reports them."""
+        result = self.container.run(
+            ["systemctl", "show", *(f"--property={name}" for name in names), UNIT]
+        )
+        return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
+    def squat(self) -> None:
+        """Start another process that takes the blog's port as soon as it is free."""
+        self.container.run(
+            [
+                *("systemd-run", f"--unit={SQUATTER_UNIT}", "--collect", "--quiet"),
+                *("/usr/bin/python3", "-I", "-S", f"{PROJECT_INSIDE}/tests/substrate/squatter.py"),
+                *(str(PORT), SQUATTER_READY),
+            ]
+        )
+
+    def wait_squatted(self) -> None:
+        """Wait until the squatter holds the port."""
+        deadline = time.monotonic() + SQUATTER_TIMEOUT
+        while not self.exists(SQUATTER_READY):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the squatter did not take port {PORT}")
+            time.sleep(0.05)
+
+    def free_port(self) -> None:
+        """Stop the squatter: the port is free again."""
+        self.container.run(["systemctl", "stop", SQUATTER_UNIT])
+        self.delete(SQUATTER_READY)
+
+    def kill_blog(self) -> int:
+        """SIGKILL the blog's process from outside, as the OOM killer would; its pid."""
+        pid = self.service().main_pid
+        assert pid, "the blog is not running"
+        self.container.run(["sh", "-c", 'kill -KILL "$1"', "sh", str(pid)])
+        return pid
 
     def stops(self) -> int:
         """How many times the unit stopped in this boot."""

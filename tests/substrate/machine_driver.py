@@ -3,11 +3,13 @@
 Usage (inside the container, from the project directory, with ``src``,
 ``machine/src`` and the project root on ``PYTHONPATH``)::
 
-    python -m tests.substrate.machine_driver MODE EVENT [EVENT...]
+    python -m tests.substrate.machine_driver MODE EVENT[:MODE] [EVENT[:MODE]...]
 
 Juju is emulated by ``ops.testing``: each EVENT (``install``,
 ``config_changed``, ``start``, ``upgrade_charm``, ``update_status``,
-``remove``) runs as one hook with the ``mode`` option set to MODE. Nothing
+``remove``) runs as one hook with the ``mode`` option set to MODE, or to
+the mode written after it (``config_changed:production``), so that one call
+can change the mode several times in quick succession. Nothing
 else is faked: ``ops.testing`` leaves the filesystem and subprocesses alone,
 so the charm reads and writes the container's real ``/etc/example_blog/mode``
 and unit file and calls the real ``systemctl``. Each hook starts from a fresh
@@ -30,15 +32,17 @@ EVENTS = ("install", "config_changed", "start", "upgrade_charm", "update_status"
 
 
 def run_hooks(mode: str, events: list[str]) -> list[dict[str, str]]:
-    """Run ``events`` in order with ``mode`` configured; the unit status after each."""
+    """Run ``events`` (``EVENT[:MODE]``) in order; the unit status after each."""
     ctx = testing.Context(
         charm_class("machine"), meta=metadata("machine"), config=config_options()
     )
     reports: list[dict[str, str]] = []
-    for event in events:
+    for spec in events:
+        event, _, event_mode = spec.partition(":")
         if event not in EVENTS:
             raise SystemExit(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
-        state = ctx.run(getattr(ctx.on, event)(), testing.State(config={"mode": mode}))
+        config = {"mode": event_mode or mode}
+        state = ctx.run(getattr(ctx.on, event)(), testing.State(config=config))
         reports.append(
             {
                 "event": event,
@@ -50,7 +54,7 @@ def run_hooks(mode: str, events: list[str]) -> list[dict[str, str]]:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: ``MODE EVENT [EVENT...]``."""
+    """Entry point: ``MODE EVENT[:MODE] [EVENT[:MODE]...]``."""
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2

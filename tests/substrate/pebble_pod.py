@@ -16,15 +16,20 @@ makes the binary static, so it runs in any root directory.
 ``/etc`` with ``root`` and the image's ``_daemon_`` user, ``/opt``, ``/var``,
 ``/tmp``, ``/run``) with the host's ``/usr`` (so ``/usr/bin/python3``, the
 blog's interpreter) mounted read-only, standing for the
-``ubuntu/python`` image. Pebble runs chrooted in it as PID 1 of its own PID,
-mount and network namespace (loopback up, nothing else), with the command
-line and environment Juju 3.6 uses (``pebble run --create-dirs --hold``,
+``ubuntu/python`` image. Pebble runs chrooted in it as PID 1 of its own PID
+and mount namespace, with the command line and environment Juju 3.6 uses
+(``pebble run --create-dirs --hold``,
 ``PEBBLE_SOCKET=/charm/container/pebble.socket``,
-``PEBBLE=/charm/container/pebble``). Like a pod, the network namespace has
-its own port 8080, so the blog never meets anything on the host's. Killing
+``PEBBLE=/charm/container/pebble``). Killing
 PID 1 makes the kernel kill everything else in the container, as Kubernetes
 does when a container dies; restarting the container starts a new Pebble on
 a new, empty root (see ``pod_init``).
+
+**The pod's network.** One network namespace per pod (loopback up, nothing
+else), held by a process of its own, which both containers join: like a
+pod's, it has its own port 8080, so the blog never meets anything on the
+host's, the charm reaches the blog's ``/health`` on ``127.0.0.1``, and it
+outlives a restart of the workload container.
 
 **The pod's shared volume.** ``/charm/container`` in the workload container
 is a directory of the pod, like the ``emptyDir`` Juju shares between the
@@ -33,10 +38,11 @@ survive a container restart but not a reschedule.
 
 **The charm container.** Each hook runs the assembled charm
 (``tools/assemble.py``) through a ``dispatch`` script and ``ops.main``,
-exactly as Juju runs it, in a private mount namespace whose root is the
-host's plus ``/charm/containers/blog``: the pod's volume, where ops finds
-the socket at the path it hard-codes. The charm therefore talks to the real
-Pebble through ``ops.pebble.Client`` with no part of ops replaced.
+exactly as Juju runs it, in the pod's network and a private mount
+namespace whose root is the host's plus ``/charm/containers/blog``: the
+pod's volume, where ops finds the socket at the path it hard-codes. The
+charm therefore talks to the real Pebble through ``ops.pebble.Client`` with
+no part of ops replaced.
 
 Why dispatch in a subprocess rather than ``ops.testing`` or an in-process
 ``ops.main``: the charm reaches Pebble only through
@@ -339,19 +345,61 @@ except OSError as e:
 """
 
 
+class PodNetwork:
+    """The pod's network namespace, held by a process of its own (see ``pod_init network``).
+
+    Every container of the pod joins it, as a Kubernetes pod's containers
+    share one network: the charm's hooks reach the blog on ``127.0.0.1``, a
+    process in the workload container can take the blog's port, and a
+    restarted workload container keeps the same network.
+    """
+
+    def __init__(self, directory: Path):
+        ready = directory / "network-ready"
+        command = ["unshare", "--net", "--", sys.executable, "-I", "-S", str(POD_INIT)]
+        command += ["network", str(ready)]
+        self._process = subprocess.Popen(
+            _die_with_parent(command),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            wait_for(lambda: self._alive() and ready.exists(), "the pod's network")
+        except BaseException:
+            self.close()
+            raise
+        self.path = f"/proc/{self._process.pid}/ns/net"
+
+    def _alive(self) -> bool:
+        if self._process.poll() is None:
+            return True
+        raise RuntimeError(f"the pod's network namespace exited ({self._process.returncode})")
+
+    def enter(self, argv: list[str]) -> list[str]:
+        """The command, run in the pod's network."""
+        return ["nsenter", f"--net={self.path}", "--", *argv]
+
+    def close(self) -> None:
+        """Kill the process holding the namespace: the namespace goes with its last member."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait(timeout=COMMAND_TIMEOUT)
+
+
 class WorkloadContainer:
     """One run of the workload container: a fresh root and Pebble as its PID 1."""
 
-    def __init__(self, root: Path, pebble: Path, volume: Path):
+    def __init__(self, root: Path, pebble: Path, volume: Path, network: PodNetwork):
         self.root = root
         self.volume = volume
         self.socket_path = volume / "pebble.socket"
         _prepare_root(root)
         self.log_path = root.with_name(f"{root.name}.log")
         self._log: IO[bytes] = self.log_path.open("wb")
-        command = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net"]
+        command = ["unshare", "--pid", "--fork", "--kill-child", "--mount"]
         command += ["--propagation", "private", "--", sys.executable, "-I", "-S", str(POD_INIT)]
         command += ["workload", str(root), str(pebble), str(volume)]
+        command = network.enter(command)
         self.pid = 0
         self._namespace: str | None = None
         self._process = subprocess.Popen(
@@ -637,6 +685,7 @@ class Pod:
     def __post_init__(self) -> None:
         self.volume = self.directory / "volume"
         self.volume.mkdir(parents=True)
+        self.network = PodNetwork(self.directory)
         self.view = self.directory / "charm-view"
         self.view.mkdir()
         self.charm_dir = assemble("k8s", self.directory / "charm", REPO_ROOT)
@@ -660,7 +709,7 @@ class Pod:
             raise RuntimeError("the workload container is already running")
         self._roots += 1
         self.workload = WorkloadContainer(
-            self.directory / f"root-{self._roots}", self.pebble, self.volume
+            self.directory / f"root-{self._roots}", self.pebble, self.volume, self.network
         )
         return self.workload
 
@@ -691,6 +740,7 @@ class Pod:
         command = ["unshare", "--mount", "--propagation", "private", "--"]
         command += [sys.executable, "-I", "-S", str(POD_INIT), "charm"]
         command += [str(self.view), str(socket_dir), str(self.charm_dir), "./dispatch"]
+        command = self.network.enter(command)
         logged = len(self.juju.log)
         result = subprocess.run(
             _die_with_parent(command),
@@ -738,6 +788,7 @@ class Pod:
             except Exception as e:
                 errors.append(e)
         self.kill_workload()
+        self.network.close()
         if errors:
             raise errors[0]
 

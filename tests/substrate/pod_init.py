@@ -4,18 +4,26 @@
 inside namespaces that ``unshare`` has just made, as a container runtime's
 init would run before the image's entrypoint:
 
+``network READY_FILE``
+    Runs in a new network namespace: the pod's, which every container of the
+    pod joins, as they join a Kubernetes pod's. Brings its loopback interface
+    up, creates READY_FILE, then waits to be killed; the namespace lives as
+    long as this process (the pod), whatever happens to its containers.
+
 ``workload ROOT PEBBLE VOLUME``
-    Runs as PID 1 of a new PID, mount and network namespace. Mounts the
-    host's ``/usr`` (and any non-symlinked ``/lib*``, ``/bin``, ``/sbin``)
-    read-only into ROOT, gives it a minimal ``/dev``, its own ``/proc`` and a
-    read-only ``/sys``, mounts the Pebble binary at ``/charm/bin/pebble`` and
-    the pod's shared volume at ``/charm/container``, brings the loopback
-    interface up, then chroots into ROOT and execs Pebble exactly as Juju 3.6
-    starts a sidecar workload container. Pebble stays PID 1, so killing it
-    ends everything in the container.
+    Runs as PID 1 of a new PID and mount namespace, in the pod's network
+    namespace. Mounts the host's ``/usr`` (and any non-symlinked ``/lib*``,
+    ``/bin``, ``/sbin``) read-only into ROOT, gives it a minimal ``/dev``,
+    its own ``/proc`` and a read-only ``/sys``, mounts the Pebble binary at
+    ``/charm/bin/pebble`` and the pod's shared volume at ``/charm/container``,
+    then chroots into ROOT and execs Pebble exactly as Juju 3.6 starts a
+    sidecar workload container. Pebble stays PID 1, so killing it ends
+    everything in the container.
 
 ``charm VIEW SOCKET_DIR CHARM_DIR COMMAND...``
-    Runs in a new mount namespace. Builds at VIEW the host's root as the charm
+    Runs in a new mount namespace, in the pod's network namespace (so the
+    charm reaches the blog on ``127.0.0.1``, as a real charm container does).
+    Builds at VIEW the host's root as the charm
     container sees it (every top-level entry bound in), adds
     ``/charm/containers/blog`` bound from SOCKET_DIR, chroots there and execs
     COMMAND in CHARM_DIR. The charm so finds Pebble's socket at the path ops
@@ -31,6 +39,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
+import signal
 import socket
 import struct
 import sys
@@ -105,6 +114,15 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack(IFREQ, b"lo", flags | IFF_UP))
 
 
+def network(ready_file: str) -> None:
+    """Hold the pod's network namespace, its loopback up, until killed."""
+    _loopback_up()
+    with open(ready_file, "w"):
+        pass
+    while True:
+        signal.pause()
+
+
 def workload(root: str, pebble: str, volume: str) -> None:
     """Turn ROOT into the workload container's root and exec Pebble as its PID 1."""
     for name in HOST_TREES:
@@ -119,7 +137,6 @@ def workload(root: str, pebble: str, volume: str) -> None:
     _mount("sysfs", f"{root}/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     _bind_file(pebble, f"{root}/charm/bin/pebble", read_only=True)
     _bind(volume, f"{root}/charm/container")
-    _loopback_up()
     os.chroot(root)
     os.chdir("/")
     os.execve(PEBBLE_ARGV[0], list(PEBBLE_ARGV), PEBBLE_ENV)  # noqa: S606 (no shell wanted)
@@ -155,7 +172,10 @@ def charm(view: str, socket_dir: str, charm_dir: str, command: list[str]) -> Non
 def main(argv: list[str]) -> None:
     """Dispatch on the container kind; never returns on success."""
     kind, *args = argv[1:]
-    if kind == "workload":
+    if kind == "network":
+        [ready_file] = args
+        network(ready_file)
+    elif kind == "workload":
         root, pebble, volume = args
         workload(root, pebble, volume)
     elif kind == "charm":

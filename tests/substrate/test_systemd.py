@@ -13,6 +13,7 @@ here; tests/conftest.py turns that into a failure where the tier is required.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +211,138 @@ def test_hardened_unit_stays_at_its_exposure_score_and_still_serves_posts(blog: 
     page = fetch("/")
     assert page is not None
     assert "A real post" in page
+
+
+PORT_TAKEN = f"cannot listen on port {PORT}: Address already in use"
+CANNOT_SERVE = f"ExampleBlog cannot serve: {PORT_TAKEN} (see `journalctl -u example-blog`)"
+
+
+def assert_given_up(blog: MachineBlog) -> None:
+    """The unit failed, as systemd records it, and no restart of its own is pending."""
+    shown = blog.properties("ActiveState", "SubState", "Result", "ExecMainStatus", "StatusText")
+    assert (shown["ActiveState"], shown["SubState"]) == ("failed", "failed"), shown
+    assert (shown["Result"], shown["ExecMainStatus"]) == ("exit-code", "3"), shown
+    assert shown["StatusText"] == PORT_TAKEN
+
+
+def test_port_taken_blocks_with_the_reason_until_freed_then_one_start(blog: MachineBlog):
+    blog.squat()
+    blog.wait_squatted()
+
+    reports = blog.hooks("production", "install", "config_changed", "start")
+
+    assert [(r["status"], r["message"]) for r in reports] == [("blocked", CANNOT_SERVE)] * 3
+    assert len(blog.attempts()) == 3, "one start per hook"
+    assert blog.starts() == [], "systemd never saw the blog ready"
+    assert_given_up(blog)
+
+    [report] = blog.hooks("production", "update_status")
+
+    assert (report["status"], report["message"]) == ("blocked", CANNOT_SERVE)
+    assert len(blog.attempts()) == 4
+    assert_given_up(blog)
+
+    blog.free_port()
+    [report] = blog.hooks("production", "update_status")
+
+    assert report["message"] == "serving in production mode"
+    service = blog.service()
+    assert blog.starts() == [service.invocation_id]
+    assert len(blog.attempts()) == 5
+    assert blog.health().mode == "production"
+
+
+def test_blog_killed_from_outside_is_restarted_by_systemd_and_not_by_the_charm(
+    blog: MachineBlog,
+):
+    deploy(blog, "test")
+    first = blog.health()
+
+    killed = blog.kill_blog()
+
+    # systemd's own restart (Restart=on-failure), after RestartSec.
+    restarted = blog.health(timeout=15)
+    assert restarted.pid != killed
+    assert restarted.start_id != first.start_id
+    assert blog.properties("NRestarts")["NRestarts"] == "1"
+    service = blog.service()
+
+    [report] = blog.hooks("test", "update_status")
+
+    assert report["message"] == "serving in test mode"
+    assert blog.service().start == service.start
+    assert len(blog.starts()) == 2
+    assert blog.health().start_id == restarted.start_id
+
+
+def test_blog_dying_later_with_its_port_taken_ends_its_crash_loop(blog: MachineBlog):
+    """Killed while another process waits for its port: systemd's restart cannot serve."""
+    deploy(blog, "test")
+    blog.squat()
+
+    blog.kill_blog()
+    blog.wait_squatted()
+
+    deadline = time.monotonic() + 15
+    while blog.properties("ActiveState")["ActiveState"] != "failed":
+        assert time.monotonic() < deadline, "systemd did not give up on the blog"
+        time.sleep(0.05)
+    assert_given_up(blog)
+    assert blog.properties("NRestarts")["NRestarts"] == "1", "one restart by systemd, no loop"
+    attempts = len(blog.attempts())
+
+    [report] = blog.hooks("test", "update_status")
+
+    assert (report["status"], report["message"]) == ("blocked", CANNOT_SERVE)
+    assert len(blog.attempts()) == attempts + 1
+    assert_given_up(blog)
+
+    blog.free_port()
+    [report] = blog.hooks("test", "update_status")
+
+    assert report["message"] == "serving in test mode"
+    assert len(blog.attempts()) == attempts + 2
+
+
+RAPID_MODES = ("production", "test") * 3
+RAPID_WINDOW = 10.0
+
+
+def test_six_mode_changes_within_ten_seconds_restart_once_each_and_end_active(
+    blog: MachineBlog,
+):
+    deploy(blog, "test")
+
+    began = time.monotonic()
+    reports = blog.hooks("test", *(f"config_changed:{mode}" for mode in RAPID_MODES))
+    took = time.monotonic() - began
+
+    assert took < RAPID_WINDOW, f"six changes took {took:.1f}s"
+    assert [r["message"] for r in reports] == [f"serving in {m} mode" for m in RAPID_MODES]
+    assert len(blog.starts()) == 1 + len(RAPID_MODES)
+    assert blog.stops() == len(RAPID_MODES)
+    assert len(blog.attempts()) == 1 + len(RAPID_MODES)
+    assert blog.health().mode == RAPID_MODES[-1]
+
+
+def test_crash_loop_hits_the_start_limit_and_the_next_hook_starts_once(blog: MachineBlog):
+    """Killed again and again: systemd gives up at its start limit, the charm's hook retries."""
+    deploy(blog, "test")
+    limit = systemd_workload.START_LIMIT_BURST
+
+    for _ in range(limit - 1):
+        killed = blog.kill_blog()
+        assert blog.health(timeout=15).pid != killed
+    blog.kill_blog()
+    deadline = time.monotonic() + 15
+    while (shown := blog.properties("ActiveState"))["ActiveState"] != "failed":
+        assert time.monotonic() < deadline, f"systemd did not give up: {shown}"
+        time.sleep(0.05)
+    assert blog.properties("SubState")["SubState"] == "failed", "no restart pending"
+    assert len(blog.starts()) == limit
+
+    [report] = blog.hooks("test", "update_status")
+
+    assert report["message"] == "serving in test mode"
+    assert len(blog.starts()) == limit + 1
+    assert blog.health().mode == "test"

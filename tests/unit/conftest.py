@@ -2,7 +2,9 @@
 
 Starts and stops are counted where the charm hands them to the service
 manager: the ``systemctl`` command lines (machine) and the Pebble start, stop,
-restart and replan calls (Kubernetes). Nothing here reads charm internals.
+restart and replan calls (Kubernetes). Behind both stands one fake blog
+process, which reads its mode file when it starts, as the real one does, and
+answers the charm's ``/health`` request. Nothing here reads charm internals.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pytest
 from charmlibs.pathops import LocalPath
 from ops import testing
 
+import example_blog
+import health
 import workload
 from tests.variants import charm_class, config_options, metadata
 
@@ -32,44 +36,122 @@ def with_mode(state: testing.State, mode: str) -> testing.State:
     return dataclasses.replace(state, config={"mode": mode})
 
 
+PORT_TAKEN = f"cannot listen on port {workload.PORT}: Address already in use"
+
+
+@dataclass
+class FakeBlog:
+    """The blog process: the mode it read from its file when it last started, while it runs.
+
+    Like the real blog it reads its mode file only when it starts, exits on a
+    file that holds no valid mode, and cannot start while another process
+    holds its port (``port_taken``).
+    """
+
+    mode_file: Path
+    serving: str | None = None
+    port_taken: bool = False
+
+    def start(self) -> tuple[int, str] | None:
+        """Start anew; the exit status and reason when it cannot serve, else None."""
+        self.serving = None
+        try:
+            mode = example_blog.read_mode(self.mode_file)
+        except example_blog.ModeError as e:
+            return example_blog.EXIT_BAD_MODE, str(e)
+        if self.port_taken:
+            return example_blog.EXIT_CANNOT_LISTEN, PORT_TAKEN
+        self.serving = mode
+        return None
+
+    def stop(self) -> None:
+        """The process ends."""
+        self.serving = None
+
+    def health(self, port: int, timeout: float = health.HEALTH_TIMEOUT) -> health.Health | None:
+        """What ``health.read`` would get: an answer only while the blog serves."""
+        assert port == workload.PORT
+        assert 0 < timeout <= health.HEALTH_TIMEOUT
+        return health.Health(self.serving, "fake") if self.serving else None
+
+
 @dataclass
 class FakeSystemctl:
-    """systemd as seen through ``systemctl``: records every call, keeps active/enabled.
+    """systemd as seen through ``systemctl``: records every call, keeps enabled and failed.
 
+    The unit is active while its blog runs; a start the blog does not survive
+    leaves the unit failed with the blog's reason as its status text, as
+    ``Type=notify`` and ``RestartPreventExitStatus=`` make the real one do.
     Calls it was told to fail (``failing``) go to ``refused`` and change nothing.
     """
 
-    active: bool = False
+    blog: FakeBlog
     enabled: bool = False
+    failed: tuple[int, str] | None = None
     failing: set[str] = field(default_factory=set)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     refused: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """Whether the unit is active, that is its blog runs."""
+        return self.blog.serving is not None
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        if value:
+            self.failed = self.blog.start()
+        else:
+            self.blog.stop()
+
+    def _start(self) -> int:
+        if self.active:
+            return 0
+        self.active = True
+        return 1 if self.failed else 0
+
+    def _show(self) -> str:
+        if self.failed is None:
+            state = "active" if self.active else "inactive"
+            return f"ActiveState={state}\nSubState={state}\nResult=success\n"
+        status, reason = self.failed
+        return (
+            "ActiveState=failed\nSubState=failed\nResult=exit-code\n"
+            f"ExecMainStatus={status}\nStatusText={reason}\n"
+        )
+
+    def _answer(self, verb: str, argv: tuple[str, ...]) -> tuple[int, str]:
+        """Carry out one accepted call: its exit status and output."""
+        now = "--now" in argv
+        if verb == "is-active":
+            return (0 if self.active else 3), ""
+        if verb == "show":
+            return 0, self._show()
+        if verb in ("start", "restart") or (verb == "enable" and now):
+            self.enabled = self.enabled or verb == "enable"
+            return self._start(), ""
+        elif verb == "enable":
+            self.enabled = True
+        elif verb in ("stop", "disable"):
+            self.enabled = self.enabled and verb != "disable"
+            if verb == "stop" or now:
+                self.active = False
+        return 0, ""
 
     def __call__(self, cmd: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         if not (isinstance(cmd, list) and cmd and cmd[0] == "systemctl"):
             return _real_run(cmd, *args, **kwargs)
         argv = tuple(cmd[1:])
         verb = next(arg for arg in argv if not arg.startswith("-"))
-        now = "--now" in argv
-        code = 0
         if verb in self.failing:
             self.refused.append(argv)
-            code = 1
+            code, stdout = 1, ""
         else:
             self.calls.append(argv)
-            if verb == "is-active":
-                code = 0 if self.active else 3
-            elif verb == "enable":
-                self.enabled = True
-                self.active = self.active or now
-            elif verb == "disable":
-                self.enabled = False
-                self.active = self.active and not now
-            elif verb == "stop":
-                self.active = False
+            code, stdout = self._answer(verb, argv)
         if code and kwargs.get("check"):
-            raise subprocess.CalledProcessError(code, cmd, "", f"systemctl {verb} failed")
-        return subprocess.CompletedProcess(cmd, code, "", "")
+            raise subprocess.CalledProcessError(code, cmd, stdout, f"systemctl {verb} failed")
+        return subprocess.CompletedProcess(cmd, code, stdout, "")
 
     @property
     def starts(self) -> int:
@@ -87,6 +169,8 @@ class FakeSystemctl:
 
     def reboot(self) -> None:
         """What a machine reboot does: enabled services come back up, the log starts anew."""
+        self.active = False
+        self.failed = None
         self.active = self.enabled
         self.calls.clear()
 
@@ -97,6 +181,7 @@ class Harness:
 
     root: Path
     ctx: testing.Context[ops.CharmBase]
+    blog: FakeBlog
 
     def file(self, location: str) -> Path:
         """Where a workload path lives during the test."""
@@ -110,6 +195,7 @@ class Harness:
         """Forget the workload entirely, as if the unit were new."""
         for child in self.root.iterdir():
             shutil.rmtree(child)
+        self.blog.stop()
 
     def fresh(self, mode: str) -> testing.State:
         """The Juju state of a new unit with this mode configured."""
@@ -142,7 +228,8 @@ class MachineHarness(Harness):
     def wipe(self) -> None:
         """Also forget that the service was ever installed."""
         super().wipe()
-        self.systemctl.active = self.systemctl.enabled = False
+        self.systemctl.enabled = False
+        self.systemctl.failed = None
 
     @property
     def starts(self) -> int:
@@ -155,10 +242,18 @@ class MachineHarness(Harness):
         return self.systemctl.stops
 
 
+def fake_blog(root: Path, monkeypatch: pytest.MonkeyPatch) -> FakeBlog:
+    """The fake blog of a workload rooted at ``root``, answering the charm's health reads."""
+    blog = FakeBlog(root / workload.MODE_FILE.lstrip("/"))
+    monkeypatch.setattr(health, "read", blog.health)
+    return blog
+
+
 @pytest.fixture
 def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
     """A machine whose root is ``tmp_path`` and whose systemd is a fake ``systemctl``."""
-    fake = FakeSystemctl()
+    blog = fake_blog(tmp_path, monkeypatch)
+    fake = FakeSystemctl(blog)
     monkeypatch.setattr(subprocess, "run", fake)
     charm = charm_class("machine")
     import systemd_workload
@@ -172,7 +267,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
         # Only root can give files to root; unprivileged runs own them themselves.
         monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
     ctx = testing.Context(charm, meta=metadata("machine"), config=config_options())
-    return MachineHarness(tmp_path, ctx, fake)
+    return MachineHarness(tmp_path, ctx, blog, fake)
 
 
 @dataclass
@@ -244,22 +339,61 @@ def connect(state: testing.State, can_connect: bool = True) -> testing.State:
     return dataclasses.replace(state, containers={container})
 
 
+def failed_start(status: int, reason: str) -> ops.pebble.ChangeError:
+    """The error Pebble gives for a service that exits right after it is started."""
+    now = "2026-01-01T00:00:00Z"
+    err = (
+        "cannot perform the following tasks:\n- Start service "
+        f'"{workload.SERVICE_NAME}" (service start attempt: exited quickly with code '
+        f"{status}, will restart)"
+    )
+    output = (
+        f"Most recent service output:\n    {now} [{workload.SERVICE_NAME}] example-blog: {reason}"
+    )
+    task: Any = {
+        "id": "1",
+        "kind": "start",
+        "summary": f'Start service "{workload.SERVICE_NAME}"',
+        "status": "Error",
+        "log": [output, f"{now} ERROR {err.splitlines()[-1]}"],
+        "progress": {"label": "", "done": 1, "total": 1},
+        "spawn-time": now,
+    }
+    change: Any = {
+        "id": "1",
+        "kind": "start",
+        "summary": task["summary"],
+        "status": "Error",
+        "ready": True,
+        "err": err,
+        "spawn-time": now,
+        "tasks": [task],
+    }
+    return ops.pebble.ChangeError(err, ops.pebble.Change.from_dict(change))
+
+
 @pytest.fixture
 def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
     """The Kubernetes charm, with every Pebble start/stop/restart/replan recorded."""
     calls = PebbleCalls()
+    blog = fake_blog(tmp_path, monkeypatch)
     for name in ("start", "stop", "restart", "replan"):
         original = getattr(ops.Container, name)
 
         def spy(self: ops.Container, *args: Any, _name: str = name, _original: Any = original):
             calls.calls.append((_name, args))
-            return _original(self, *args)
+            result = _original(self, *args)
+            if _name == "stop":
+                blog.stop()
+            elif _name in ("start", "restart") and (failure := blog.start()):
+                raise failed_start(*failure)
+            return result
 
         monkeypatch.setattr(ops.Container, name, spy)
     if os.geteuid() != 0:
         monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
     ctx = testing.Context(charm_class("k8s"), meta=metadata("k8s"), config=config_options())
-    return K8sHarness(tmp_path, ctx, calls)
+    return K8sHarness(tmp_path, ctx, blog, calls)
 
 
 @pytest.fixture(params=["machine", "k8s"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +152,106 @@ def test_main_serves_until_shut_down(mode_file: Path, monkeypatch: pytest.Monkey
     assert status == 200
     assert json.loads(body)["mode"] == "test"
     assert result == [0]
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
+    """A stand-in for systemd's notification socket, named in NOTIFY_SOCKET."""
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(path))
+        listener.settimeout(10)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        yield listener
+
+
+def test_main_tells_systemd_it_is_ready_only_once_it_can_serve(
+    mode_file: Path, notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
+):
+    mode_file.write_text("production")
+    servers: list[example_blog.http.server.ThreadingHTTPServer] = []
+
+    class Recording(example_blog.http.server.ThreadingHTTPServer):
+        def server_activate(self) -> None:
+            super().server_activate()
+            servers.append(self)
+
+    monkeypatch.setattr(example_blog.http.server, "ThreadingHTTPServer", Recording)
+    thread = threading.Thread(
+        target=example_blog.main,
+        args=(["--mode-file", str(mode_file), "--host", "127.0.0.1", "--port", "0"],),
+        daemon=True,
+    )
+    thread.start()
+    try:
+        message = notify_socket.recv(4096).decode()
+        # Ready means bound and listening: the blog answers as soon as systemd hears it,
+        # even before its serving loop has begun.
+        [server] = servers
+        status, body = get(f"http://127.0.0.1:{server.server_port}/health")
+    finally:
+        for server in servers:
+            # shutdown() waits for a serving loop that may never have begun: bounded here.
+            stopper = threading.Thread(target=server.shutdown, daemon=True)
+            stopper.start()
+            stopper.join(timeout=10)
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+    assert message.splitlines() == ["READY=1", "STATUS=serving production mode"]
+    assert (status, json.loads(body)["mode"]) == (200, "production")
+
+
+def test_port_in_use_exits_with_its_own_status_and_says_why(
+    mode_file: Path, notify_socket: socket.socket, capsys: pytest.CaptureFixture[str]
+):
+    mode_file.write_text("test")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+
+        result = example_blog.main(
+            ["--mode-file", str(mode_file), "--host", "127.0.0.1", "--port", str(port)]
+        )
+
+    reason = f"cannot listen on port {port}: Address already in use"
+    assert result == example_blog.EXIT_CANNOT_LISTEN
+    assert capsys.readouterr().err == f"example-blog: {reason}\n"
+    assert notify_socket.recv(4096).decode() == f"STATUS={reason}"
+
+
+def test_abstract_notify_socket_is_reached(monkeypatch: pytest.MonkeyPatch):
+    """Systemd may name an abstract socket: its address then starts with ``@``."""
+    name = f"example-blog-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(f"\0{name}")
+        listener.settimeout(10)
+        monkeypatch.setenv("NOTIFY_SOCKET", f"@{name}")
+
+        example_blog.notify_service_manager("READY=1")
+
+        assert listener.recv(64) == b"READY=1"
+
+
+def test_without_systemd_nothing_is_notified(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+
+    example_blog.notify_service_manager("READY=1")  # must not fail outside systemd
+
+
+def test_answered_health_checks_stay_out_of_the_log(
+    mode_file: Path, capsys: pytest.CaptureFixture[str]
+):
+    mode_file.write_text("test")
+    blog = example_blog.start_blog(mode_file, mode_file.parent)
+    for url in serve(blog):
+        for _ in range(3):
+            get(f"{url}/health")
+        get(f"{url}/")
+        get(f"{url}/missing")
+
+    logged = capsys.readouterr().err.splitlines()
+    assert len(logged) == 2
+    assert '"GET / HTTP/1.1" 200' in logged[0]
+    assert '"GET /missing HTTP/1.1" 404' in logged[1]

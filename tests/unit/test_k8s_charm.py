@@ -13,8 +13,9 @@ import pebble_workload
 import pytest
 from charmlibs.pathops import ContainerPath
 from ops import testing
+from pebble_workload import describe_failure
 
-from tests.unit.conftest import K8sHarness, connect, with_mode
+from tests.unit.conftest import K8sHarness, connect, failed_start, with_mode
 from workload import CODE_FILE, MODE_FILE, SERVICE_NAME
 
 
@@ -199,3 +200,24 @@ def test_pebble_dying_while_it_holds_a_request_waits_too(
     state = k8s.run(k8s.ctx.on.config_changed(), state)
 
     assert state.unit_status == testing.WaitingStatus("waiting for the workload's service manager")
+
+
+def test_failed_start_is_stopped_so_pebble_does_not_retry_it_forever(k8s: K8sHarness):
+    k8s.blog.port_taken = True
+
+    state = k8s.deploy("test")
+
+    assert k8s.pebble.names() == ["start", "stop"]
+    assert not service_running(state)
+    assert state.unit_status.name == "blocked"
+
+
+def test_failure_reason_without_the_blogs_words_is_pebbles():
+    error = failed_start(1, "ignored")
+    for task in error.change.tasks:
+        task.log.clear()
+
+    assert (
+        describe_failure(error)
+        == "service start attempt: exited quickly with code 1, will restart"
+    )

@@ -115,7 +115,7 @@ def test_status_reports_a_service_that_is_not_running(machine: MachineHarness):
 
     state = machine.run(machine.ctx.on.leader_elected(), state)
 
-    assert state.unit_status == testing.MaintenanceStatus("ExampleBlog is not running yet")
+    assert state.unit_status == testing.MaintenanceStatus("ExampleBlog is not running")
 
 
 def test_remove_stops_disables_and_deletes_what_install_put_in_place(machine: MachineHarness):
@@ -152,3 +152,33 @@ def test_mode_file_taken_over_by_another_user_is_rewritten(machine: MachineHarne
     assert (path.stat().st_uid, path.stat().st_gid) == (0, 0)
     assert path.read_text() == "production\n"
     assert (machine.starts, machine.stops) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "text", "reason"),
+    [
+        (
+            "exit-code",
+            "3",
+            "cannot listen on port 8080: Address already in use",
+            "cannot listen on port 8080: Address already in use",
+        ),
+        (
+            "exit-code",
+            "2",
+            "mode file /etc/example_blog/mode holds 'x'",
+            "mode file /etc/example_blog/mode holds 'x'",
+        ),
+        ("exit-code", "1", "serving test mode", "it exited with status 1"),
+        ("signal", "9", "serving test mode", "it was killed by SIGKILL"),
+        ("core-dump", "11", "", "it was killed by SIGSEGV"),
+        ("start-limit-hit", "0", "", "systemd stopped restarting it: too many restarts"),
+        ("timeout", "0", "", "systemd reports 'timeout'"),
+    ],
+    ids=["port", "mode-file", "crash", "killed", "core", "start-limit", "other"],
+)
+def test_failure_reason_comes_from_systemds_record(
+    result: str, status: str, text: str, reason: str
+):
+    """The blog's own status line only where its exit status says it wrote it for this exit."""
+    assert systemd_workload.describe_failure(result, status, text) == reason
