@@ -62,14 +62,56 @@ def _save(path: Path, state: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-class FakeJuju:
-    """The controller's view of one unit: its config in, its reports out."""
+# What ``juju exec`` puts in a command's environment: the variables of a hook
+# context (Juju 3.6, HookContext.HookVars in internal/worker/uniter/runner/
+# context/context.go) with no hook name, and PATH with the hook tools first.
+# No JUJU_DISPATCH_PATH and no JUJU_WORKLOAD_NAME: no event is being run.
+# Values that name a real controller's sockets and addresses are stand-ins;
+# ops reads none of them.
+EXEC_ENVIRONMENT = {
+    "JUJU_CONTEXT_ID": "example-blog/0-run-commands-1",
+    "JUJU_HOOK_NAME": "",
+    "JUJU_AGENT_SOCKET_ADDRESS": "@/var/lib/juju/agents/unit-example-blog-0/agent.socket",
+    "JUJU_AGENT_SOCKET_NETWORK": "unix",
+    "JUJU_MODEL_UUID": "00000000-0000-4000-8000-000000000000",
+    "JUJU_MODEL_NAME": "substrate",
+    "JUJU_API_ADDRESSES": "",
+    "JUJU_MACHINE_ID": "",
+    "JUJU_PRINCIPAL_UNIT": "",
+    "JUJU_AVAILABILITY_ZONE": "",
+    "JUJU_VERSION": "3.6.8",
+    "CLOUD_API_VERSION": "",
+    "JUJU_CHARM_HTTP_PROXY": "",
+    "JUJU_CHARM_HTTPS_PROXY": "",
+    "JUJU_CHARM_FTP_PROXY": "",
+    "JUJU_CHARM_NO_PROXY": "",
+}
 
-    def __init__(self, directory: Path, config: dict[str, Any]):
+
+class FakeJuju:
+    """The controller's view of one unit: its config in, its reports out.
+
+    ``seen_as`` is where the hooks find ``directory``, when they run where it
+    is mounted elsewhere (inside a container), and ``python`` the interpreter
+    the tools run with there.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        config: dict[str, Any],
+        *,
+        seen_as: Path | None = None,
+        python: str = sys.executable,
+        module_dir: str = str(Path(__file__).resolve().parent),
+    ):
         self.directory = directory
         self.state_file = directory / "juju-state.json"
         self.log_file = directory / "juju-log.txt"
         self.tools_dir = directory / "tools"
+        self._seen_as = seen_as or directory
+        self._python = python
+        self._module_dir = module_dir
         directory.mkdir(parents=True, exist_ok=True)
         _save(
             self.state_file,
@@ -88,9 +130,9 @@ class FakeJuju:
     def _write_tools(self) -> None:
         self.tools_dir.mkdir(exist_ok=True)
         script = (
-            f"#!{sys.executable} -IS\n"
+            f"#!{self._python} -IS\n"
             "import sys\n"
-            f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+            f"sys.path.insert(0, {self._module_dir!r})\n"
             "import fake_juju\n"
             "sys.exit(fake_juju.main(sys.argv))\n"
         )
@@ -133,6 +175,19 @@ class FakeJuju:
     def log(self) -> str:
         """Everything logged with ``juju-log``, a LEVEL: MESSAGE line per call."""
         return self.log_file.read_text(encoding="utf-8")
+
+    def exec_environment(self, unit: str, charm_dir: Path | str) -> dict[str, str]:
+        """The environment ``juju exec`` gives a command: a hook context with no event."""
+        return {
+            "PATH": f"{self._seen_as / 'tools'}:{SYSTEM_PATH}",
+            "LANG": "C.UTF-8",
+            STATE_ENV: str(self._seen_as / self.state_file.name),
+            LOG_ENV: str(self._seen_as / self.log_file.name),
+            **EXEC_ENVIRONMENT,
+            "CHARM_DIR": str(charm_dir),
+            "JUJU_CHARM_DIR": str(charm_dir),
+            "JUJU_UNIT_NAME": unit,
+        }
 
     def environment(self, unit: str, charm_dir: Path, hook: str) -> dict[str, str]:
         """The environment Juju gives a hook (only what ops reads, plus PATH)."""

@@ -493,8 +493,9 @@ class Container:
 
     ``workdir`` holds the overlay's upper layer (the machine's own state,
     kept across reboots) and the console log. ``binds`` maps host paths to
-    read-only paths inside. Use as a context manager: leaving it always
-    powers the container off and removes its control groups.
+    read-only paths inside, ``writable_binds`` to writable ones. Use as a
+    context manager: leaving it always powers the container off and removes
+    its control groups.
     """
 
     def __init__(
@@ -503,11 +504,13 @@ class Container:
         workdir: Path,
         *,
         binds: Mapping[str, str] | None = None,
+        writable_binds: Mapping[str, str] | None = None,
         name: str | None = None,
     ):
         self.root = root
         self.workdir = workdir
         self.binds = dict(binds or {})
+        self.writable_binds = dict(writable_binds or {})
         self.name = name or f"example-blog-{uuid.uuid4().hex[:8]}"
         self.console_log = workdir / "console.log"
         self._upper = workdir / "upper"
@@ -553,6 +556,7 @@ class Container:
             f"--machine={self.name}",
             f"--directory={self._merged}",
             *(f"--bind-ro={host}:{inside}" for host, inside in self.binds.items()),
+            *(f"--bind={host}:{inside}" for host, inside in self.writable_binds.items()),
         ]
         self._jail = _Cgroups.create(self.name)
         with self.console_log.open("ab") as log:

@@ -101,6 +101,8 @@ UNIT_NAME = "example-blog-k8s/0"
 DAEMON_USER = "_daemon_"
 DAEMON_ID = 584792
 WORKLOAD_PYTHON = Path("/usr/bin/python3")
+# The blog's code in the workload container, as the charm's Pebble layer runs it.
+WORKLOAD_CODE = "/opt/example-blog/example_blog.py"
 
 BUILD_TIMEOUT = 900.0
 COMMAND_TIMEOUT = 30.0
@@ -110,6 +112,7 @@ IO_TIMEOUT = 60.0
 POLL = 0.02
 
 POD_INIT = Path(pod_init.__file__).resolve()
+SQUATTER = POD_INIT.with_name("squatter.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
@@ -379,6 +382,18 @@ class PodNetwork:
         """The command, run in the pod's network."""
         return ["nsenter", f"--net={self.path}", "--", *argv]
 
+    def squat(self, port: int, ready: Path) -> subprocess.Popen[bytes]:
+        """Another process in the pod that takes ``port`` as soon as it is free (see ``squatter``).
+
+        It has created ``ready`` once it holds the port; kill it to free the port.
+        """
+        command = [sys.executable, "-I", "-S", str(SQUATTER), str(port), str(ready)]
+        return subprocess.Popen(
+            _die_with_parent(self.enter(command)),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
     def close(self) -> None:
         """Kill the process holding the namespace: the namespace goes with its last member."""
         if self._process.poll() is None:
@@ -465,6 +480,17 @@ class WorkloadContainer:
         # An empty namespace is gone; its inode number may name a new one later.
         self._namespace = None
         self._log.close()
+
+    def kill_blog(self) -> int:
+        """SIGKILL the blog's process from outside, as the OOM killer would; its host pid."""
+        code = str(WORKLOAD_CODE)
+        [pid] = [
+            pid
+            for pid in self.processes()
+            if code in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        ]
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
     def health(self, port: int) -> dict[str, Any] | None:
         """GET /health on ``port`` from inside the pod's network; None if nothing answers."""
@@ -680,7 +706,9 @@ class Pod:
     juju: FakeJuju
     workload: WorkloadContainer | None = None
     proxies: list[PebbleProxy] = field(default_factory=list)
+    squatters: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _roots: int = 0
+    _squatted: Path | None = None
 
     def __post_init__(self) -> None:
         self.volume = self.directory / "volume"
@@ -713,6 +741,24 @@ class Pod:
         )
         return self.workload
 
+    def squat(self, port: int) -> None:
+        """Start another process in the pod that takes ``port`` as soon as it is free."""
+        ready = self.directory / f"squatter-{len(self.squatters) + 1}.ready"
+        self.squatters.append(self.network.squat(port, ready))
+        self._squatted = ready
+
+    def wait_squatted(self) -> None:
+        """Wait until the last squatter holds its port."""
+        wait_for(lambda: self._squatted is not None and self._squatted.exists(), "the squatter")
+
+    def free_port(self) -> None:
+        """Kill every squatter: the port is free again."""
+        for squatter in self.squatters:
+            squatter.kill()
+            squatter.wait(timeout=COMMAND_TIMEOUT)
+        self.squatters.clear()
+        self._squatted = None
+
     def kill_workload(self) -> None:
         """Kill the workload container (Pebble and all it runs)."""
         if self.workload is not None:
@@ -734,18 +780,24 @@ class Pod:
         self.proxies.append(proxy)
         return proxy
 
-    def run_hook(self, hook: str, via: PebbleProxy | None = None) -> HookResult:
-        """Dispatch one hook in the charm container, as the unit agent does."""
+    def _in_charm_container(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        via: PebbleProxy | None = None,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` in the charm container, in the charm's directory."""
         socket_dir = via.directory if via else self.volume
         command = ["unshare", "--mount", "--propagation", "private", "--"]
-        command += [sys.executable, "-I", "-S", str(POD_INIT), "charm"]
-        command += [str(self.view), str(socket_dir), str(self.charm_dir), "./dispatch"]
-        command = self.network.enter(command)
-        logged = len(self.juju.log)
-        result = subprocess.run(
-            _die_with_parent(command),
-            env=self.juju.environment(UNIT_NAME, self.charm_dir, hook),
-            stdin=subprocess.DEVNULL,
+        command += [sys.executable, "-I", "-S", str(POD_INIT), "charm", str(self.view)]
+        command += [str(socket_dir), str(self.pebble), str(self.charm_dir), *argv]
+        return subprocess.run(
+            _die_with_parent(self.network.enter(command)),
+            env=env,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=HOOK_TIMEOUT,
@@ -753,8 +805,24 @@ class Pod:
             # A terminal's Ctrl-C reaches the caller only, which ends the hook itself.
             start_new_session=True,
         )
+
+    def run_hook(self, hook: str, via: PebbleProxy | None = None) -> HookResult:
+        """Dispatch one hook in the charm container, as the unit agent does."""
+        logged = len(self.juju.log)
+        result = self._in_charm_container(
+            ["./dispatch"], self.juju.environment(UNIT_NAME, self.charm_dir, hook), via=via
+        )
         output = result.stdout + result.stderr + self.juju.log[logged:]
         return HookResult(hook, result.returncode, output)
+
+    def juju_exec(self, script: str) -> subprocess.CompletedProcess[str]:
+        """Run ``script`` as ``juju exec`` does on a Kubernetes unit.
+
+        In the charm container, in the charm's directory, with bash reading
+        the script, and with only the environment ``juju exec`` provides.
+        """
+        env = self.juju.exec_environment(UNIT_NAME, self.charm_dir)
+        return self._in_charm_container(["/bin/bash", "-s"], env, input=script)
 
     def client(self) -> ops.pebble.Client:
         """A Pebble client on the workload's socket, for the tests' own observations."""
@@ -787,6 +855,7 @@ class Pod:
                 proxy.close()
             except Exception as e:
                 errors.append(e)
+        self.free_port()
         self.kill_workload()
         self.network.close()
         if errors:

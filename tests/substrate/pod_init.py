@@ -20,15 +20,17 @@ init would run before the image's entrypoint:
     sidecar workload container. Pebble stays PID 1, so killing it ends
     everything in the container.
 
-``charm VIEW SOCKET_DIR CHARM_DIR COMMAND...``
+``charm VIEW SOCKET_DIR PEBBLE CHARM_DIR COMMAND...``
     Runs in a new mount namespace, in the pod's network namespace (so the
     charm reaches the blog on ``127.0.0.1``, as a real charm container does).
     Builds at VIEW the host's root as the charm
     container sees it (every top-level entry bound in), adds
-    ``/charm/containers/blog`` bound from SOCKET_DIR, chroots there and execs
-    COMMAND in CHARM_DIR. The charm so finds Pebble's socket at the path ops
-    hard-codes, ``/charm/containers/<container>/pebble.socket``, without
-    anything on the host's root changing.
+    ``/charm/containers/blog`` bound from SOCKET_DIR and the Pebble client
+    at ``/charm/bin/pebble`` (Juju puts one in every charm container),
+    chroots there and execs COMMAND in CHARM_DIR. The charm so finds
+    Pebble's socket at the path ops hard-codes,
+    ``/charm/containers/<container>/pebble.socket``, without anything on the
+    host's root changing.
 
 Every mount is made in a namespace that dies with its last process, so
 nothing is ever left to unmount on the host.
@@ -142,7 +144,7 @@ def workload(root: str, pebble: str, volume: str) -> None:
     os.execve(PEBBLE_ARGV[0], list(PEBBLE_ARGV), PEBBLE_ENV)  # noqa: S606 (no shell wanted)
 
 
-def charm(view: str, socket_dir: str, charm_dir: str, command: list[str]) -> None:
+def charm(view: str, socket_dir: str, pebble: str, charm_dir: str, command: list[str]) -> None:
     """Show the charm the host's root plus the workload's socket, then exec its hook."""
     _mount("tmpfs", view, "tmpfs", 0, "mode=755")
     entries = sorted(os.listdir("/"))
@@ -164,6 +166,8 @@ def charm(view: str, socket_dir: str, charm_dir: str, command: list[str]) -> Non
     containers = f"{view}/charm/containers/{CONTAINER_NAME}"
     os.makedirs(containers)
     _bind(socket_dir, containers)
+    os.makedirs(f"{view}/charm/bin")
+    _bind_file(pebble, f"{view}/charm/bin/pebble", read_only=True)
     os.chroot(view)
     os.chdir(charm_dir)
     os.execv(command[0], command)  # noqa: S606 (no shell wanted)
@@ -179,8 +183,8 @@ def main(argv: list[str]) -> None:
         root, pebble, volume = args
         workload(root, pebble, volume)
     elif kind == "charm":
-        view, socket_dir, charm_dir, *command = args
-        charm(view, socket_dir, charm_dir, command)
+        view, socket_dir, pebble, charm_dir, *command = args
+        charm(view, socket_dir, pebble, charm_dir, command)
     else:
         sys.exit(f"pod_init: unknown container kind {kind!r}")
 

@@ -9,6 +9,7 @@ and through the blog's ``/health`` inside the pod's network, whose
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,3 +276,112 @@ def test_pebble_dies_while_the_charm_waits_for_the_start(unit: Unit):
     assert (old_root / MODE_FILE.lstrip("/")).read_text() == "production\n"
     assert (old_root / CODE_FILE.lstrip("/")).read_text() == blog_code()
     recover(unit, "production")
+
+
+PORT_TAKEN = f"cannot listen on port {PORT}: Address already in use"
+CANNOT_SERVE = (
+    "blocked",
+    f"ExampleBlog cannot serve: {PORT_TAKEN} (see `pebble logs {SERVICE_NAME}`)",
+)
+
+
+def service_state(pod: Pod) -> str:
+    [service] = pebble_pod.pebble_api(pod.socket_path, "GET", f"/v1/services?names={SERVICE_NAME}")
+    return service["current"]
+
+
+def test_workload_code_path_is_the_charms():
+    assert pebble_pod.WORKLOAD_CODE == CODE_FILE
+
+
+def test_port_taken_blocks_with_the_reason_until_freed_then_one_start(unit: Unit):
+    unit.pod.squat(PORT)
+    unit.pod.wait_squatted()
+
+    observed = deploy(unit, "production")
+
+    assert unit.juju.unit_status == CANNOT_SERVE
+    # Pebble's start failed and the charm stopped the service: no restart loop.
+    assert (observed.starts, observed.stops) == (1, 1)
+    assert observed.current == "inactive"
+    assert observed.health is None
+
+    unit.run("update-status")
+
+    assert unit.juju.unit_status == CANNOT_SERVE
+    observed = observe(unit.pod)
+    assert (observed.starts, observed.stops, observed.current) == (2, 2, "inactive")
+
+    unit.pod.free_port()
+    unit.run("update-status")
+
+    observed = observe(unit.pod)
+    assert (observed.starts, observed.stops) == (3, 2)
+    assert_serving(unit, observed, "production")
+
+
+def test_blog_killed_from_outside_is_restarted_by_pebble_and_not_by_the_charm(unit: Unit):
+    first = deploy(unit)
+    assert unit.pod.workload is not None
+
+    unit.pod.workload.kill_blog()
+
+    # Pebble's own restart, after its first backoff: no change of the charm's.
+    workload = unit.pod.workload
+    restarted = pebble_pod.wait_for(
+        lambda: (h := workload.health(PORT)) and h["start_id"] != first.start_id and h,
+        "Pebble to restart the blog",
+    )
+    before = observe(unit.pod)
+    assert (before.starts, before.stops) == (1, 0)
+
+    unit.run("update-status")
+
+    after = observe(unit.pod)
+    assert after == before
+    assert after.start_id == restarted["start_id"]
+    assert_serving(unit, after, "test")
+
+
+def test_blog_dying_later_with_its_port_taken_ends_pebbles_restart_loop(unit: Unit):
+    """Killed while another process waits for its port: Pebble backs off and retries forever."""
+    deploy(unit)
+    assert unit.pod.workload is not None
+    unit.pod.squat(PORT)
+
+    unit.pod.workload.kill_blog()
+    unit.pod.wait_squatted()
+
+    pebble_pod.wait_for(lambda: service_state(unit.pod) == "backoff", "Pebble to back off")
+    unit.run("update-status")
+
+    assert unit.juju.unit_status == CANNOT_SERVE
+    observed = observe(unit.pod)
+    assert (observed.starts, observed.stops, observed.current) == (2, 1, "inactive")
+
+    unit.pod.free_port()
+    unit.run("update-status")
+
+    observed = observe(unit.pod)
+    assert (observed.starts, observed.stops) == (3, 1)
+    assert_serving(unit, observed, "test")
+
+
+RAPID_MODES = ("production", "test") * 3
+RAPID_WINDOW = 10.0
+
+
+def test_six_mode_changes_within_ten_seconds_restart_once_each_and_end_active(unit: Unit):
+    deploy(unit)
+
+    began = time.monotonic()
+    for mode in RAPID_MODES:
+        unit.juju.set_config(mode=mode)
+        unit.run("config-changed")
+        assert unit.juju.unit_status == active(mode)
+    took = time.monotonic() - began
+
+    assert took < RAPID_WINDOW, f"six changes took {took:.1f}s"
+    observed = observe(unit.pod)
+    assert (observed.starts, observed.stops) == (1 + len(RAPID_MODES), len(RAPID_MODES))
+    assert_serving(unit, observed, RAPID_MODES[-1])
