@@ -106,7 +106,7 @@ def delete_machine_mode_file() -> str:
 
 
 def systemd_starts() -> str:
-    """The journal of this boot: systemd's "started" message for each start of the unit, as JSON."""
+    """The "started" messages of the unit in the journal of this boot, as JSON lines."""
     return shlex.join(
         [
             *("journalctl", "--boot=0", "--output=json", "--no-pager"),
