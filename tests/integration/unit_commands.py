@@ -125,9 +125,7 @@ def parse_systemd_starts(output: str) -> list[str]:
 def systemd_unit() -> str:
     """What systemd records of the unit's current run."""
     properties = ("InvocationID", "MainPID", "NRestarts", "ActiveState", "SubState")
-    return shlex.join(
-        ["systemctl", "show", *(f"--property={name}" for name in properties), UNIT]
-    )
+    return shlex.join(["systemctl", "show", *(f"--property={name}" for name in properties), UNIT])
 
 
 def parse_systemd_unit(output: str) -> dict[str, str]:
