@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from tests.substrate import nspawn
+from tests.substrate.fake_juju import FakeJuju
+from tools.assemble import assemble
 
 PROJECT: Final = Path(__file__).resolve().parents[2]
 PROJECT_INSIDE: Final = "/srv/example-blog"
@@ -35,6 +38,10 @@ UNIT_STARTED: Final = "39f53479d3a045ac8e11786248231fbf"
 UNIT_STOPPED: Final = "9d1aaa27d60140bd96365438aad20286"
 # Charm hooks import ops and ops.testing; one call runs a few hooks.
 HOOKS_TIMEOUT: Final = 60.0
+# Where a machine's unit agent keeps the deployed charm.
+JUJU_DIR: Final = "/var/lib/juju"
+UNIT_NAME: Final = "example-blog/0"
+AGENT_DIR: Final = "agents/unit-example-blog-0"
 # The process that takes the blog's port (see ``squatter``), as a transient unit.
 SQUATTER_UNIT: Final = "port-squatter.service"
 SQUATTER_READY: Final = "/run/port-squatter.ready"
@@ -87,9 +94,18 @@ def machine_root(progress: Callable[[str], None] | None = None) -> Path:
     return nspawn.ensure_root(nspawn.pinned_requirements(REQUIREMENTS), progress=progress)
 
 
-def machine_container(root: Path, workdir: Path) -> nspawn.Container:
-    """A container (not booted yet) with the project mounted read-only at PROJECT_INSIDE."""
-    return nspawn.Container(root, workdir, binds={str(PROJECT): PROJECT_INSIDE})
+def machine_container(
+    root: Path, workdir: Path, *, juju_dir: Path | None = None
+) -> nspawn.Container:
+    """A container (not booted yet) with the project mounted read-only at PROJECT_INSIDE.
+
+    With ``juju_dir``, that host directory is also the machine's writable
+    ``/var/lib/juju``, where :class:`JujuUnit` lays out a deployed charm.
+    """
+    writable = {str(juju_dir): JUJU_DIR} if juju_dir else {}
+    return nspawn.Container(
+        root, workdir, binds={str(PROJECT): PROJECT_INSIDE}, writable_binds=writable
+    )
 
 
 def fetch(path: str, timeout: float = 2.0, *, base: str = BLOG_URL) -> str | None:
@@ -285,3 +301,49 @@ class MachineBlog:
         if not match:
             raise AssertionError(f"no exposure level in:\n{result.stdout}")
         return float(match.group(1))
+
+
+class JujuUnit:
+    """The machine charm deployed as Juju lays it out, and ``juju exec`` on its unit.
+
+    The assembled charm sits in the agent's directory with a ``dispatch``
+    like charmcraft's (run with the container's venv, which has the charm's
+    dependencies) and the emulated hook tools of ``fake_juju``, so that a
+    hook run through ``juju exec`` goes through the real ``dispatch`` and
+    ``ops.main`` against the machine's real systemd.
+    """
+
+    def __init__(self, container: nspawn.Container, juju_dir: Path, config: dict[str, Any]):
+        self.container = container
+        agent = juju_dir / AGENT_DIR
+        self.charm_dir = f"{JUJU_DIR}/{AGENT_DIR}/charm"
+        charm = assemble("machine", agent / "charm", PROJECT)
+        dispatch = charm / "dispatch"
+        dispatch.write_text(
+            "#!/bin/sh\n"
+            'JUJU_DISPATCH_PATH="${JUJU_DISPATCH_PATH:-$0}" '
+            f"exec {nspawn.VENV_PYTHON} ./src/charm.py\n"
+        )
+        dispatch.chmod(0o755)
+        self.juju = FakeJuju(
+            agent / "controller",
+            config,
+            seen_as=Path(JUJU_DIR, AGENT_DIR, "controller"),
+            python=nspawn.VENV_PYTHON,
+            module_dir=f"{PROJECT_INSIDE}/tests/substrate",
+        )
+
+    def juju_exec(self, script: str) -> subprocess.CompletedProcess[str]:
+        """Run ``script`` as ``juju exec`` does on a machine unit.
+
+        As root, in the charm's directory, with bash reading the script, and
+        with only the environment ``juju exec`` provides.
+        """
+        return self.container.run(
+            ["/bin/bash", "-s"],
+            input=script,
+            env=self.juju.exec_environment(UNIT_NAME, self.charm_dir),
+            cwd=self.charm_dir,
+            timeout=HOOKS_TIMEOUT,
+            check=False,
+        )
