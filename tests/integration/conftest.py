@@ -1,8 +1,10 @@
-"""Fixtures for the real-Juju tier: which charm to deploy, and when to skip.
+"""Fixtures for the real-Juju tier: which charm to deploy, when to skip, which kubeconfig.
 
 These tests need a bootstrapped Juju controller: an LXD one for the machine
 charm (``-m machine``) and a microk8s one for the Kubernetes charm
-(``-m k8s``). Without one every test skips with the reason, never passes.
+(``-m k8s``), and pytest-operator needs ``charmcraft`` on PATH even when the
+charms come packed. Without either every test skips with the reason, never
+passes.
 """
 
 from __future__ import annotations
@@ -12,17 +14,26 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from lightkube import AsyncClient, KubeConfig
 from pytest_operator.plugin import OpsTest
 
+from tests.integration.juju_helpers import juju
 from tools.assemble import assemble
+
+# Each variant is packed at most once per run, however many tests refresh to it.
+_packed: dict[str, Path] = {}
 
 
 def _controller_problem() -> str | None:
     if shutil.which("juju") is None:
         return "no juju CLI on PATH: these tests need a bootstrapped Juju controller"
+    if shutil.which("charmcraft") is None:
+        return "no charmcraft on PATH: pytest-operator needs it, even for packed charms"
     try:
         subprocess.run(["juju", "show-controller"], check=True, capture_output=True, timeout=60)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
@@ -42,20 +53,47 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 async def charm_for(ops_test: OpsTest, variant: str) -> Path:
-    """The packed charm of a variant: ``EXAMPLE_BLOG_<VARIANT>_CHARM`` if set, else packed now."""
+    """The packed charm of a variant: ``EXAMPLE_BLOG_<VARIANT>_CHARM`` if set, else packed once."""
     packed = os.environ.get(f"EXAMPLE_BLOG_{variant.upper()}_CHARM")
     if packed:
         return Path(packed).resolve()
-    project = assemble(variant, Path(tempfile.mkdtemp(prefix=f"example-blog-{variant}-")))
-    return await ops_test.build_charm(project)
+    if variant not in _packed:
+        project = assemble(variant, Path(tempfile.mkdtemp(prefix=f"example-blog-{variant}-")))
+        built = await ops_test.build_charm(project)
+        assert isinstance(built, Path)
+        _packed[variant] = built
+    return _packed[variant]
 
 
 async def require_model_type(ops_test: OpsTest, model_type: str) -> None:
     """Skip unless the test model is of the right kind (``iaas`` machines, ``caas`` Kubernetes)."""
-    code, stdout, stderr = await ops_test.juju("show-model", "--format=json")
-    assert code == 0, f"juju show-model failed: {stderr}"
-    (model,) = json.loads(stdout).values()
+    (model,) = json.loads(await juju(ops_test, "show-model", "--format=json")).values()
     if model["model-type"] != model_type:
         pytest.skip(
             f"needs a {model_type} model; the current controller made {model['model-type']}"
         )
+
+
+def kubeconfig_path() -> Path:
+    """The kubeconfig the suite uses: ``$KUBECONFIG`` if set, else ``~/.kube/config``."""
+    return Path(os.environ.get("KUBECONFIG") or "~/.kube/config").expanduser()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def kube() -> AsyncIterator[AsyncClient]:
+    """A Kubernetes client on the cluster the controller runs on; closed after the module."""
+    path = kubeconfig_path()
+    source = "KUBECONFIG" if os.environ.get("KUBECONFIG") else "the default path"
+    if not path.is_file():
+        pytest.fail(
+            f"no kubeconfig at {path} ({source}): on microk8s write one with "
+            "`sudo microk8s config > ~/.kube/config`, or point KUBECONFIG at the cluster's"
+        )
+    print(
+        f"lightkube uses the kubeconfig {path} ({source})"
+    )  # shown with -s, and in a failure's report
+    client = AsyncClient(config=KubeConfig.from_file(path))
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -1,8 +1,10 @@
-"""Small helpers over ``juju`` commands, shared by the machine and Kubernetes tests.
+"""The integration tier's side of Juju: bounded ``juju`` calls, and one deployed unit to watch.
 
-Starts are counted from the blog's own log lines (one "serving ... mode" line
-per process start) and its /health endpoint (a ``start_id`` that is new for
-every start), so the tests see what the workload saw, not what the charm says.
+Every command sent into a unit comes from :mod:`tests.integration.unit_commands`
+(where the real-substrate tier runs each of them on a real systemd and Pebble);
+this module only carries them there with ``juju exec`` and waits for Juju.
+Every call is bounded: a reboot drops connections and a hung ``juju`` must
+fail the test, not hang the suite.
 """
 
 from __future__ import annotations
@@ -17,55 +19,73 @@ from typing import Any
 
 from pytest_operator.plugin import OpsTest
 
-TIMEOUT = 15 * 60
-HEALTH = (
-    "import urllib.request; "
-    "print(urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=10).read().decode())"
-)
-START_LINE = "example-blog 1.0.0: serving"
+from tests.integration import unit_commands as commands
+
+# One juju CLI call (a hook run through juju exec included).
+CALL_TIMEOUT = 5 * 60
+# Juju settling a unit after a change, a reboot or a new pod.
+SETTLE_TIMEOUT = 15 * 60
+POLL = 5.0
+# The exit code a cut-off call reports, as timeout(1) does.
+TIMED_OUT = 124
 
 
-async def juju(ops_test: OpsTest, *args: str) -> str:
+async def juju(ops_test: OpsTest, *args: str, timeout: float = CALL_TIMEOUT) -> str:
     """Run a juju command in the test model; fail the test with its stderr if it fails."""
-    code, stdout, stderr = await ops_test.juju(*args)
+    code, stdout, stderr = await tried_juju(ops_test, *args, timeout=timeout)
     assert code == 0, f"juju {shlex.join(args)} failed ({code}): {stderr}"
     return stdout
 
 
+async def tried_juju(
+    ops_test: OpsTest, *args: str, timeout: float = CALL_TIMEOUT
+) -> tuple[int, str, str]:
+    """Run a juju command within ``timeout`` s: its exit code (124 if cut off), stdout, stderr."""
+    try:
+        code, stdout, stderr = await asyncio.wait_for(ops_test.juju(*args), timeout)
+    except TimeoutError:
+        return TIMED_OUT, "", f"did not end within {timeout} s"
+    return (TIMED_OUT if code is None else code), stdout, stderr
+
+
+async def unit_run(ops_test: OpsTest, unit: str, script: str, *, hook: bool = False) -> str:
+    """``juju exec`` one command of :mod:`unit_commands` on ``unit``; its output.
+
+    A hook run takes the unit's lock first (``--parallel=false``), as a hook
+    the agent runs does, so it never overlaps one.
+    """
+    wait = f"--wait={CALL_TIMEOUT}s"
+    lock = ["--parallel=false"] if hook else []
+    return await juju(ops_test, "exec", "--unit", unit, wait, *lock, "--", script)
+
+
 async def run_hook(ops_test: OpsTest, unit: str, hook: str) -> None:
-    """Run one of the charm's hooks now, as Juju would (used for hooks with no trigger)."""
-    await juju(
-        ops_test, "exec", "--unit", unit, "--", f"JUJU_DISPATCH_PATH=hooks/{hook} ./dispatch"
-    )
-
-
-def parse_health(output: str) -> dict[str, Any]:
-    """The /health JSON from a command's output."""
-    return json.loads(output.strip().splitlines()[-1])
-
-
-def count_starts(log: str) -> int:
-    """How many process starts a log shows."""
-    return sum(1 for line in log.splitlines() if START_LINE in line)
+    """Run one of the charm's hooks now, through its dispatch, as Juju would."""
+    await unit_run(ops_test, unit, commands.hook(hook), hook=True)
 
 
 async def poll_until(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float, every: float = 5.0
+    condition: Callable[[], Awaitable[bool]], what: str, *, timeout: float = SETTLE_TIMEOUT
 ) -> None:
-    """Await a condition that no Juju event announces (a reboot), with a deadline."""
+    """Await a condition that no Juju event announces (a reboot, a new pod), with a deadline."""
     deadline = time.monotonic() + timeout
     while not await condition():
-        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
-        await asyncio.sleep(every)
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        await asyncio.sleep(POLL)
+
+
+async def status(ops_test: OpsTest) -> dict[str, Any]:
+    """``juju status`` of the test model, as JSON."""
+    shown: dict[str, Any] = json.loads(await juju(ops_test, "status", "--format=json"))
+    return shown
 
 
 @dataclass
 class DeployedBlog:
-    """One deployed variant, with the substrate's own ways to read health and count starts."""
+    """One deployed variant, with its substrate's way of counting starts."""
 
     ops_test: OpsTest
     app: str
-    health: Callable[[], Awaitable[dict[str, Any]]]
     starts: Callable[[], Awaitable[int]]
 
     @property
@@ -73,29 +93,60 @@ class DeployedBlog:
         """The unit under test."""
         return f"{self.app}/0"
 
-    async def settle(self, status: str = "active") -> None:
-        """Wait until Juju has run every pending hook and the unit shows ``status``."""
-        assert self.ops_test.model is not None
-        await self.ops_test.model.wait_for_idle(apps=[self.app], status=status, timeout=TIMEOUT)
+    async def run(self, script: str) -> str:
+        """Run one of :mod:`unit_commands`' commands on the unit."""
+        return await unit_run(self.ops_test, self.unit, script)
 
-    async def set_mode(self, mode: str, status: str = "active") -> None:
-        """Change the config and wait for the charm to have acted on it."""
+    async def hook(self, name: str) -> None:
+        """Run one of the charm's hooks on the unit, now."""
+        await run_hook(self.ops_test, self.unit, name)
+
+    async def health(self) -> dict[str, Any]:
+        """The blog's own report, read on the unit."""
+        return commands.parse_health(await self.run(commands.health()))
+
+    async def settle(self, status: str = "active", message: str | None = None) -> None:
+        """Wait until the unit shows ``message`` (evidence that the hooks ran), then is idle."""
+        model = self.ops_test.model
+        assert model is not None
+        if message is not None:
+            await model.block_until(
+                lambda: self.status_message() == message, timeout=SETTLE_TIMEOUT
+            )
+        await model.wait_for_idle(apps=[self.app], status=status, timeout=SETTLE_TIMEOUT)
+
+    async def set_mode(self, mode: str) -> None:
+        """Change the config and wait for the charm to serve that mode."""
         assert self.ops_test.model is not None
         await self.ops_test.model.applications[self.app].set_config({"mode": mode})
-        await self.settle(status)
+        await self.settle(message=f"serving in {mode} mode")
 
     def status_message(self) -> str:
         """The unit's workload status message."""
         assert self.ops_test.model is not None
         return self.ops_test.model.applications[self.app].units[0].workload_status_message
 
+    async def refresh(self, charm: Any) -> None:
+        """Refresh to ``charm`` and wait until the unit itself runs the new revision."""
+        before = (await status(self.ops_test))["applications"][self.app]["charm-rev"]
+        assert self.ops_test.model is not None
+        await self.ops_test.model.applications[self.app].refresh(path=charm)
+
+        async def upgraded() -> bool:
+            shown = (await status(self.ops_test))["applications"][self.app]
+            units = shown.get("units", {})
+            pending = any("upgrading-from" in unit for unit in units.values())
+            return shown["charm-rev"] != before and bool(units) and not pending
+
+        await poll_until(upgraded, f"{self.unit} running the refreshed charm")
+
 
 async def assert_repeated_hooks_add_no_start(blog: DeployedBlog, hooks: tuple[str, ...]) -> None:
     """Hooks that find everything right must leave the running process alone."""
     before, starts = await blog.health(), await blog.starts()
     for hook in hooks:
-        await run_hook(blog.ops_test, blog.unit, hook)
-    await blog.settle()
+        await blog.hook(hook)
+    await blog.settle(message=f"serving in {before['mode']} mode")
 
     assert (await blog.health())["start_id"] == before["start_id"]
     assert await blog.starts() == starts
@@ -103,21 +154,28 @@ async def assert_repeated_hooks_add_no_start(blog: DeployedBlog, hooks: tuple[st
 
 async def assert_toggles_restart_once(blog: DeployedBlog) -> None:
     """Each real mode change is exactly one new start, in the new mode."""
+    await blog.set_mode("test")
     starts = await blog.starts()
+    seen = {(await blog.health())["start_id"]}
     for mode in ("production", "test"):
         await blog.set_mode(mode)
         starts += 1
-        assert blog.status_message() == f"serving in {mode} mode"
-        assert (await blog.health())["mode"] == mode
+        health = await blog.health()
+        assert health["mode"] == mode
+        assert health["start_id"] not in seen
         assert await blog.starts() == starts
+        seen.add(health["start_id"])
 
 
 async def assert_invalid_mode_blocks_and_changes_nothing(blog: DeployedBlog) -> None:
     """A bad value blocks the unit and touches nothing; fixing it back restarts nothing."""
+    assert blog.ops_test.model is not None
+    await blog.set_mode("test")
     before = await blog.health()
-    await blog.set_mode("Production", status="blocked")
+    await blog.ops_test.model.applications[blog.app].set_config({"mode": "Production"})
+    await blog.settle(status="blocked")
     assert "'Production'" in blog.status_message()
     assert (await blog.health())["start_id"] == before["start_id"]
 
-    await blog.set_mode(before["mode"])
+    await blog.set_mode("test")
     assert (await blog.health())["start_id"] == before["start_id"]

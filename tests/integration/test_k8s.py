@@ -1,69 +1,112 @@
-"""The Kubernetes charm on microk8s: restarts only on real changes, even after a reschedule."""
+"""The Kubernetes charm on microk8s: restarts only on real changes, even after a reschedule.
+
+Starts are counted in Pebble's own record: the "Start service" changes the
+charm made in the current pod (Pebble keeps them, unlike its bounded log
+buffer), cross-checked with the blog's ``start_id``, and with the pod's UID and
+its containers' restart counts, so that a new pod or a restarted container is
+never mistaken for the old one. Every look inside goes through the charm
+container (``juju exec`` of :mod:`tests.integration.unit_commands`): it shares
+the pod's network, and its Pebble client reaches the workload's Pebble.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import pytest
+import pytest_asyncio
 from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
 from pytest_operator.plugin import OpsTest
 
+from tests.integration import unit_commands as commands
 from tests.integration.conftest import charm_for, require_model_type
 from tests.integration.juju_helpers import (
-    HEALTH,
-    TIMEOUT,
     DeployedBlog,
     assert_invalid_mode_blocks_and_changes_nothing,
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
-    count_starts,
-    juju,
-    parse_health,
     poll_until,
 )
 
 pytestmark = pytest.mark.k8s
 APP = "example-blog-k8s"
-UNIT = f"{APP}/0"
 POD = f"{APP}-0"
 IMAGE = "ubuntu/python:3.12-24.04_stable"
-# The workload image is chiselled (no shell, no coreutils), so every look inside it goes
-# through the charm container: same pod network, and Pebble's client with the workload's socket.
-PEBBLE = "PEBBLE_SOCKET=/charm/containers/blog/pebble.socket /charm/bin/pebble"
+NOT_FOUND = 404
 
 
-@pytest.fixture(scope="module")
-async def blog(ops_test: OpsTest) -> DeployedBlog:
-    """The Kubernetes charm's unit; starts are counted in this pod's Pebble log."""
-    await require_model_type(ops_test, "caas")
+@dataclass(frozen=True)
+class PodState:
+    """The unit's pod as Kubernetes reports it."""
 
-    async def health() -> dict[str, Any]:
-        return parse_health(await in_charm_container(ops_test, f"python3 -c {HEALTH!r}"))
-
-    async def starts_in_this_pod() -> int:
-        # Pebble's log buffer begins empty in every new pod.
-        log = await in_charm_container(ops_test, f"{PEBBLE} logs example-blog -n all")
-        return count_starts(log)
-
-    return DeployedBlog(ops_test, APP, health, starts_in_this_pod)
+    uid: str
+    restarts: dict[str, int]  # per container
+    ready: bool
 
 
-async def in_charm_container(ops_test: OpsTest, command: str) -> str:
-    return await juju(ops_test, "ssh", UNIT, "--", command)
-
-
-async def mode_file(ops_test: OpsTest) -> str:
-    read = "print(open('/etc/example_blog/mode').read())"
-    return (await in_charm_container(ops_test, f"{PEBBLE} exec -- python3 -c {read!r}")).strip()
-
-
-async def pod_uid(ops_test: OpsTest) -> str:
-    assert ops_test.model is not None
-    pod = await AsyncClient().get(Pod, POD, namespace=ops_test.model.info.name)
+async def pod_state(kube: AsyncClient, namespace: str) -> PodState:
+    """The pod's UID, its containers' restart counts, and whether all of them are ready."""
+    pod = await kube.get(Pod, POD, namespace=namespace)
     assert pod.metadata is not None
     assert pod.metadata.uid is not None
-    return pod.metadata.uid
+    statuses = (pod.status.containerStatuses if pod.status else None) or []
+    return PodState(
+        uid=pod.metadata.uid,
+        restarts={status.name: status.restartCount for status in statuses},
+        ready=bool(statuses) and all(status.ready for status in statuses),
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def blog(ops_test: OpsTest) -> DeployedBlog:
+    """The Kubernetes charm's unit; starts counted in this pod's Pebble changes."""
+    await require_model_type(ops_test, "caas")
+
+    async def starts_in_this_pod() -> int:
+        changes = commands.parse_pebble_changes(await deployed.run(commands.pebble_changes()))
+        return commands.pebble_starts(changes)
+
+    deployed = DeployedBlog(ops_test, APP, starts_in_this_pod)
+    return deployed
+
+
+def namespace(ops_test: OpsTest) -> str:
+    assert ops_test.model is not None
+    return ops_test.model.info.name
+
+
+async def new_pod(kube: AsyncClient, ops_test: OpsTest, old_uid: str) -> PodState:
+    """Wait for a pod with another UID whose containers are all ready; it."""
+    found: list[PodState] = []
+
+    async def replaced() -> bool:
+        try:
+            state = await pod_state(kube, namespace(ops_test))
+        except ApiError as e:
+            if e.status.code == NOT_FOUND:  # briefly absent while it is recreated
+                return False
+            raise
+        found[:] = [state]
+        return state.uid != old_uid and state.ready
+
+    await poll_until(replaced, f"a new, ready pod {POD}")
+    return found[0]
+
+
+async def assert_fresh_pod_started_once(
+    blog: DeployedBlog, kube: AsyncClient, ops_test: OpsTest, old_uid: str, mode: str
+) -> None:
+    """A new pod: one start, in ``mode``, and no container restarted."""
+    state = await new_pod(kube, ops_test, old_uid)
+    await blog.settle(message=f"serving in {mode} mode")
+
+    assert (await pod_state(kube, namespace(ops_test))).uid == state.uid, "the pod changed again"
+    assert set(state.restarts.values()) == {0}, state.restarts
+    assert await blog.run(commands.pebble_mode_file()) == f"{mode}\n"
+    assert (await blog.health())["mode"] == mode
+    assert await blog.starts() == 1
 
 
 @pytest.mark.abort_on_fail
@@ -73,16 +116,17 @@ async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
     await ops_test.model.deploy(
         charm, application_name=APP, config={"mode": "test"}, resources={"blog-image": IMAGE}
     )
-    await blog.settle()
+    await blog.settle(message="serving in test mode")
 
     assert (await blog.health())["mode"] == "test"
     assert await blog.starts() == 1
-    assert await mode_file(ops_test) == "test"
+    assert await blog.run(commands.pebble_mode_file()) == "test\n"
 
 
 async def test_repeated_hooks_add_no_start(blog: DeployedBlog):
+    await blog.set_mode("test")
     await assert_repeated_hooks_add_no_start(
-        blog, ("config-changed", "update-status", "blog-pebble-ready")
+        blog, ("config-changed", "update-status", commands.PEBBLE_READY)
     )
 
 
@@ -94,33 +138,25 @@ async def test_invalid_mode_blocks_and_changes_nothing(blog: DeployedBlog):
     await assert_invalid_mode_blocks_and_changes_nothing(blog)
 
 
-async def test_pod_reschedule_starts_once_and_never_restarts(
-    ops_test: OpsTest, blog: DeployedBlog
+async def test_pod_reschedule_starts_once_in_the_new_pod(
+    ops_test: OpsTest, blog: DeployedBlog, kube: AsyncClient
 ):
     """A deleted pod comes back with an empty filesystem; the blog must start once, in the mode."""
-    assert ops_test.model is not None
     await blog.set_mode("production")
-    old_uid = await pod_uid(ops_test)
-    await AsyncClient().delete(Pod, POD, namespace=ops_test.model.info.name)
+    old = await pod_state(kube, namespace(ops_test))
 
-    async def replaced() -> bool:
-        try:
-            return await pod_uid(ops_test) != old_uid
-        except Exception:  # the pod is briefly absent while it is recreated
-            return False
+    await kube.delete(Pod, POD, namespace=namespace(ops_test))
 
-    await poll_until(replaced, timeout=TIMEOUT)
-    await blog.settle()
-
-    assert await mode_file(ops_test) == "production"
-    assert (await blog.health())["mode"] == "production"
-    assert await blog.starts() == 1
+    await assert_fresh_pod_started_once(blog, kube, ops_test, old.uid, "production")
 
 
-async def test_refresh_adds_no_start(ops_test: OpsTest, blog: DeployedBlog):
-    assert ops_test.model is not None
-    before = await blog.health()
-    await ops_test.model.applications[APP].refresh(path=await charm_for(ops_test, "k8s"))
-    await blog.settle()
+async def test_refresh_rolls_the_pod_and_starts_once_in_the_new_one(
+    ops_test: OpsTest, blog: DeployedBlog, kube: AsyncClient
+):
+    """On Kubernetes a refresh replaces the pod (Juju changes its template): one start there."""
+    await blog.set_mode("test")
+    old = await pod_state(kube, namespace(ops_test))
 
-    assert (await blog.health())["start_id"] == before["start_id"]
+    await blog.refresh(await charm_for(ops_test, "k8s"))
+
+    await assert_fresh_pod_started_once(blog, kube, ops_test, old.uid, "test")

@@ -1,49 +1,44 @@
-"""The machine charm on a real Juju (LXD): restarts only on real changes, also across a reboot."""
+"""The machine charm on a real Juju (LXD): restarts only on real changes, also across a reboot.
+
+Starts are counted by systemd itself: its "started" journal messages in the
+current boot (one per start, each with the run's InvocationID), cross-checked
+with the blog's own ``start_id``. Every command is ``juju exec`` of
+:mod:`tests.integration.unit_commands`, as root on the machine.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+import pytest_asyncio
 from pytest_operator.plugin import OpsTest
 
+from tests.integration import unit_commands as commands
 from tests.integration.conftest import charm_for, require_model_type
 from tests.integration.juju_helpers import (
-    HEALTH,
-    TIMEOUT,
     DeployedBlog,
     assert_invalid_mode_blocks_and_changes_nothing,
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
-    count_starts,
-    juju,
-    parse_health,
     poll_until,
-    run_hook,
+    tried_juju,
 )
 
 pytestmark = pytest.mark.machine
 APP = "example-blog"
-UNIT = f"{APP}/0"
+# A reboot drops every connection; each try to reach the machine again is this short.
+REBOOT_PROBE_TIMEOUT = 60
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module")
 async def blog(ops_test: OpsTest) -> DeployedBlog:
-    """The machine charm's unit; looks inside go through ``juju ssh``."""
+    """The machine charm's unit; starts counted in systemd's journal of this boot."""
     await require_model_type(ops_test, "iaas")
 
-    async def health() -> dict[str, Any]:
-        return parse_health(await on_unit(ops_test, f"python3 -c {HEALTH!r}"))
-
     async def starts_this_boot() -> int:
-        log = await on_unit(ops_test, "sudo journalctl -b -u example-blog --no-pager")
-        return count_starts(log)
+        return len(commands.parse_systemd_starts(await deployed.run(commands.systemd_starts())))
 
-    return DeployedBlog(ops_test, APP, health, starts_this_boot)
-
-
-async def on_unit(ops_test: OpsTest, command: str) -> str:
-    return await juju(ops_test, "ssh", UNIT, "--", command)
+    deployed = DeployedBlog(ops_test, APP, starts_this_boot)
+    return deployed
 
 
 @pytest.mark.abort_on_fail
@@ -51,24 +46,30 @@ async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
     assert ops_test.model is not None
     charm = await charm_for(ops_test, "machine")
     await ops_test.model.deploy(charm, application_name=APP, config={"mode": "test"})
-    await blog.settle()
+    await blog.settle(message="serving in test mode")
 
-    assert (await blog.health())["mode"] == "test"
+    health = await blog.health()
+    unit = commands.parse_systemd_unit(await blog.run(commands.systemd_unit()))
+    assert health["mode"] == "test"
+    assert str(health["pid"]) == unit["MainPID"]
     assert await blog.starts() == 1
-    assert (await on_unit(ops_test, "cat /etc/example_blog/mode")).strip() == "test"
+    assert await blog.run(commands.machine_mode_file()) == "test\n"
 
 
 async def test_repeated_hooks_add_no_start(blog: DeployedBlog):
+    await blog.set_mode("test")
     await assert_repeated_hooks_add_no_start(blog, ("config-changed", "update-status", "start"))
 
 
 async def test_refresh_adds_no_start(ops_test: OpsTest, blog: DeployedBlog):
-    assert ops_test.model is not None
-    before = await blog.health()
-    await ops_test.model.applications[APP].refresh(path=await charm_for(ops_test, "machine"))
-    await blog.settle()
+    await blog.set_mode("test")
+    before, starts = await blog.health(), await blog.starts()
+
+    await blog.refresh(await charm_for(ops_test, "machine"))
+    await blog.settle(message="serving in test mode")
 
     assert (await blog.health())["start_id"] == before["start_id"]
+    assert await blog.starts() == starts
 
 
 async def test_toggle_restarts_once_each_way(blog: DeployedBlog):
@@ -79,31 +80,36 @@ async def test_invalid_mode_blocks_and_changes_nothing(blog: DeployedBlog):
     await assert_invalid_mode_blocks_and_changes_nothing(blog)
 
 
-async def test_deleted_mode_file_is_rewritten_with_one_start(
-    ops_test: OpsTest, blog: DeployedBlog
-):
+async def test_deleted_mode_file_is_rewritten_with_one_start(blog: DeployedBlog):
+    await blog.set_mode("test")
     starts = await blog.starts()
-    await on_unit(ops_test, "sudo rm /etc/example_blog/mode")
-    await run_hook(ops_test, UNIT, "update-status")
-    await blog.settle()
+    await blog.run(commands.delete_machine_mode_file())
 
-    assert (await on_unit(ops_test, "cat /etc/example_blog/mode")).strip() == "test"
+    await blog.hook("update-status")
+    await blog.settle(message="serving in test mode")
+
+    assert await blog.run(commands.machine_mode_file()) == "test\n"
     assert await blog.starts() == starts + 1
 
 
 async def test_reboot_adds_no_start(ops_test: OpsTest, blog: DeployedBlog):
     """After a reboot systemd starts the blog once; the charm's post-reboot hooks add none."""
-    boot_before = await on_unit(ops_test, "cat /proc/sys/kernel/random/boot_id")
-    await ops_test.juju("ssh", UNIT, "--", "sudo systemctl reboot")  # the connection drops
+    await blog.set_mode("test")
+    boot_before = (await blog.run(commands.boot_id())).strip()
+    await blog.run(commands.reboot())  # fires a few seconds after juju exec returned
 
     async def rebooted() -> bool:
-        code, boot_id, _ = await ops_test.juju(
-            "ssh", UNIT, "--", "cat /proc/sys/kernel/random/boot_id"
+        code, boot_id, _ = await tried_juju(
+            ops_test,
+            *("exec", "--unit", blog.unit, f"--wait={REBOOT_PROBE_TIMEOUT}s"),
+            *("--", commands.boot_id()),
+            timeout=REBOOT_PROBE_TIMEOUT + 30,
         )
-        return code == 0 and boot_id != boot_before
+        return code == 0 and boot_id.strip() not in ("", boot_before)
 
-    await poll_until(rebooted, timeout=TIMEOUT)
-    await blog.settle()
+    await poll_until(rebooted, f"{blog.unit} back from its reboot")
+    # The agent runs start (and config-changed) after the reboot; both find nothing to do.
+    await blog.settle(message="serving in test mode")
 
     assert await blog.starts() == 1
     assert (await blog.health())["mode"] == "test"
