@@ -1,7 +1,8 @@
 """Where a tier is required, a skip is a failure.
 
-The tiers that need a real substrate (``tests/substrate``: systemd and Pebble;
-``tests/pack``: charmcraft) skip with the reason on a machine that lacks it.
+The tiers that need a real substrate or tool (``tests/substrate``: systemd and
+Pebble; ``tests/pack``: charmcraft; ``tests/workflows``: actionlint, shellcheck
+and zizmor) skip with the reason on a machine that lacks it.
 On the project's own CI machines they must run, so ``tools/test-all`` sets
 ``EXAMPLE_BLOG_REQUIRE_SUBSTRATE=1`` there and every such skip fails instead,
 reason included. A CI run can then never pass on tests it did not run.
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REQUIRE_ENV = "EXAMPLE_BLOG_REQUIRE_SUBSTRATE"
-REQUIRED_TIERS = ("substrate", "pack")
+REQUIRED_TIERS = ("substrate", "pack", "workflows")
 TESTS = Path(__file__).resolve().parent
 
 

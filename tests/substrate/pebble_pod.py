@@ -3,14 +3,8 @@
 What Kubernetes and Juju give the charm, and how it is reproduced here:
 
 **Pebble.** The real daemon, built from its Go module at a pinned version
-(:data:`PEBBLE_VERSION`) and cached under
-``${XDG_CACHE_HOME:-~/.cache}/example-blog/``. It is built in a scratch
-module (``go mod init``, ``go get``, ``go build``) rather than with the
-documented ``go install MODULE@VERSION``: ``go install`` also reads the
-module's version list from the proxy to check for a deprecation notice, and
-a proxy that serves the pinned version but refuses the list makes it fail,
-while the scratch module needs nothing but the pinned version. ``CGO_ENABLED=0``
-makes the binary static, so it runs in any root directory.
+(:data:`PEBBLE_VERSION`) by :mod:`tests.go_build` (which says why it does not
+use ``go install``) and cached under ``${XDG_CACHE_HOME:-~/.cache}/example-blog/``.
 
 **The workload container.** A fresh, empty root directory (its own writable
 ``/etc`` with ``root`` and the image's ``_daemon_`` user, ``/opt``, ``/var``,
@@ -70,7 +64,6 @@ import fnmatch
 import http.client
 import json
 import os
-import re
 import selectors
 import shlex
 import shutil
@@ -78,7 +71,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -88,7 +80,7 @@ from typing import IO, Any, TypeVar
 
 import ops
 
-from tests.cache import cache_dir
+from tests import go_build
 from tests.substrate import pod_init
 from tests.substrate.fake_juju import FakeJuju
 from tools.assemble import assemble
@@ -104,7 +96,6 @@ WORKLOAD_PYTHON = Path("/usr/bin/python3")
 # The blog's code in the workload container, as the charm's Pebble layer runs it.
 WORKLOAD_CODE = "/opt/example-blog/example_blog.py"
 
-BUILD_TIMEOUT = 900.0
 COMMAND_TIMEOUT = 30.0
 HOOK_TIMEOUT = 120.0
 READY_TIMEOUT = 20.0
@@ -160,74 +151,24 @@ def _reports_version(binary: Path, version: str) -> bool:
     return result.returncode == 0 and result.stdout.strip() == version
 
 
-def _go_version(go: str) -> tuple[int, ...]:
-    result = subprocess.run(
-        [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=COMMAND_TIMEOUT
-    )
-    match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
-    return tuple(int(part) for part in match.groups()) if match else (0, 0)
-
-
-def _pebble_path(version: str) -> Path:
-    return cache_dir() / f"pebble-{version}" / "pebble"
-
-
 def cached_pebble(version: str = PEBBLE_VERSION) -> Path | None:
     """The cached Pebble binary of ``version``, or None when it has to be built (with Go) first."""
-    target = _pebble_path(version)
+    target = go_build.cached_path("pebble", version)
     return target if target.is_file() and _reports_version(target, version) else None
 
 
 def pebble_binary(version: str = PEBBLE_VERSION) -> Path:
     """A static Pebble binary of ``version``, built with Go on first use and cached."""
-    if cached := cached_pebble(version):
-        return cached
-    target = _pebble_path(version)
-    go = shutil.which("go")
-    if go is None:
-        raise SubstrateUnavailableError(
-            f"no `go` on PATH to build Pebble {version} (needs Go >= 1.21)"
+    try:
+        return go_build.go_binary(
+            PEBBLE_MODULE,
+            f"{PEBBLE_MODULE}/cmd/pebble",
+            version,
+            "pebble",
+            works=lambda binary: _reports_version(binary, version),
         )
-    go_version = _go_version(go)
-    if go_version < (1, 21):
-        # Go 1.21 and later fetch the toolchain a module asks for; Pebble asks for a new one.
-        raise SubstrateUnavailableError(
-            f"Go {'.'.join(map(str, go_version))} cannot build Pebble {version} (needs Go >= 1.21)"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # GOTOOLCHAIN=auto (unless set) lets a distribution's Go, which defaults to
-    # "local", fetch the newer toolchain that Pebble's go.mod asks for.
-    env = {"GOTOOLCHAIN": "auto", **os.environ, "CGO_ENABLED": "0", "GOWORK": "off"}
-    with tempfile.TemporaryDirectory(prefix="pebble-build-") as scratch:
-        steps = (
-            [go, "mod", "init", "pebblebuild"],
-            [go, "get", f"{PEBBLE_MODULE}/cmd/pebble@{version}"],
-            [go, "build", "-trimpath", "-o", f"{target}.new", f"{PEBBLE_MODULE}/cmd/pebble"],
-        )
-        for step in steps:
-            try:
-                result = subprocess.run(
-                    step,
-                    cwd=scratch,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=BUILD_TIMEOUT,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                raise SubstrateUnavailableError(f"building Pebble {version} timed out") from None
-            if result.returncode != 0:
-                tail = " | ".join(result.stderr.strip().splitlines()[-3:])
-                raise SubstrateUnavailableError(
-                    f"building Pebble {version} failed at `go {step[1]}`: {tail}"
-                )
-    os.replace(f"{target}.new", target)
-    if not _reports_version(target, version):
-        raise SubstrateUnavailableError(
-            f"the Pebble built from {version} does not report {version}"
-        )
-    return target
+    except go_build.GoBuildError as e:
+        raise SubstrateUnavailableError(str(e)) from None
 
 
 def check_host() -> None:
