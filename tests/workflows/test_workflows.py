@@ -1,5 +1,8 @@
 """The GitHub workflows are checked here as CI would first meet them: actionlint and zizmor.
 
+The project's own shell scripts (CI's entry point, the quick start's
+commands and their set-up) are checked with shellcheck here too.
+
 actionlint checks each workflow's structure, expressions and (with
 shellcheck on PATH) every ``run:`` script; zizmor checks them for security
 problems (unpinned actions, credentials left in the checkout, template
@@ -137,3 +140,22 @@ def test_zizmor_catches_an_action_pinned_by_tag(zizmor: str, tmp_path: Path):
 
     assert result.returncode != 0
     assert "unpinned-uses" in result.stdout
+
+
+SHELL_SCRIPTS = (
+    ".ci/run",
+    "tools/test-all",
+    "tools/demo",
+    "tools/setup-test-host",
+    "tools/bootstrap.sh",
+)
+
+
+def test_the_shell_scripts_pass_shellcheck():
+    """The scripts a new user runs first, and CI's entry point, are shell: shellcheck them."""
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("no shellcheck on PATH")
+    result = run([shellcheck, "--external-sources", *SHELL_SCRIPTS])
+
+    assert (result.returncode, result.stdout) == (0, "")
