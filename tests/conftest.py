@@ -2,7 +2,8 @@
 
 The tiers that need a real substrate or tool (``tests/substrate``: systemd and
 Pebble; ``tests/pack``: charmcraft; ``tests/workflows``: actionlint, shellcheck
-and zizmor) skip with the reason on a machine that lacks it.
+and zizmor; ``tests/quickstart``: a fresh Debian root) skip with the reason on
+a machine that lacks it.
 On the project's own CI machines they must run, so ``tools/test-all`` sets
 ``EXAMPLE_BLOG_REQUIRE_SUBSTRATE=1`` there and every such skip fails instead,
 reason included. A CI run can then never pass on tests it did not run.
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REQUIRE_ENV = "EXAMPLE_BLOG_REQUIRE_SUBSTRATE"
-REQUIRED_TIERS = ("substrate", "pack", "workflows")
+REQUIRED_TIERS = ("substrate", "pack", "workflows", "quickstart", "rename")
 TESTS = Path(__file__).resolve().parent
 
 
