@@ -3,7 +3,7 @@
 The clone is of the committed HEAD. After the rename the template's name may
 remain only in the files that describe the template (``tools/rename``'s
 ``KEEP``), and the renamed project's own tiers must pass on it, run the way
-its README says (tox through uv). Slow (a minute or more: the renamed
+its README says (tox through uv), after ``tox -e format`` as the tool asks. Slow (a minute or more: the renamed
 project sets up its own environments and packs its charms), so it has its
 own tox env, ``rename``, which CI runs after the README's test command.
 """
@@ -24,7 +24,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NEW = "my-app"
 OLD_NAMES = re.compile(r"example[-_ ]?blog", re.IGNORECASE)
-TIERS = "lint,static,unit,artifacts"
+# The formatter first, as the tool says: the new name may reorder imports.
+TIERS = "format,lint,static,unit,artifacts"
 TIMEOUT = 30 * 60
 REQUIRE = "EXAMPLE_BLOG_REQUIRE_SUBSTRATE"
 # tox as the README runs it: through uv, with the tox-uv plugin.

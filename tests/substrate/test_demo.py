@@ -312,7 +312,13 @@ def test_ctrl_c_mid_run_stops_cleanly(run_demo: Callable[..., DemoRun], before: 
 
     assert code == 128 + signal.SIGINT, run.output()
     assert "Traceback" not in run.stderr
-    assert "demo: SIGINT received; cleaning up" in run.out
+    # The signal meets the demo between steps, or first ends the step's own
+    # processes (they are in the foreground job too): either way it says so.
+    stopped = (
+        "demo: SIGINT received; cleaning up",
+        "demo: stopping: the step in progress ended early",
+    )
+    assert any(line.startswith(stopped) for line in run.out), run.output()
     assert any("nothing of the demo is left" in line for line in run.out)
     assert sum(len(rows) for rows in run.rows().values()) < 12
     run.assert_nothing_left(before)
