@@ -5,7 +5,8 @@ remain only in the files that describe the template (``tools/rename``'s
 ``KEEP``), and the renamed project's own tiers must pass on it, run the way
 its README says (tox through uv), after ``tox -e format`` as the tool asks.
 Slow (a minute or more: the renamed project sets up its own environments and
-packs its charms), so it has its own tox env, ``rename``, which CI runs after the README's test command.
+packs its charms), so it has its own tox env, ``rename``, which CI runs after
+the README's test command.
 """
 
 from __future__ import annotations
