@@ -290,6 +290,25 @@ def service_state(pod: Pod) -> str:
     return service["current"]
 
 
+def blocked_then_freed(unit: Unit, mode: str, *, starts: int, stops: int) -> None:
+    """A hook with the port taken tries one start and is Blocked; once freed, one start more.
+
+    ``starts`` and ``stops`` are Pebble's counts after the blocked hook.
+    """
+    unit.run("update-status")
+
+    assert unit.juju.unit_status == CANNOT_SERVE
+    observed = observe(unit.pod)
+    assert (observed.starts, observed.stops, observed.current) == (starts, stops, "inactive")
+
+    unit.pod.free_port()
+    unit.run("update-status")
+
+    observed = observe(unit.pod)
+    assert (observed.starts, observed.stops) == (starts + 1, stops)
+    assert_serving(unit, observed, mode)
+
+
 def test_workload_code_path_is_the_charms():
     assert pebble_pod.WORKLOAD_CODE == CODE_FILE
 
@@ -306,18 +325,7 @@ def test_port_taken_blocks_with_the_reason_until_freed_then_one_start(unit: Unit
     assert observed.current == "inactive"
     assert observed.health is None
 
-    unit.run("update-status")
-
-    assert unit.juju.unit_status == CANNOT_SERVE
-    observed = observe(unit.pod)
-    assert (observed.starts, observed.stops, observed.current) == (2, 2, "inactive")
-
-    unit.pod.free_port()
-    unit.run("update-status")
-
-    observed = observe(unit.pod)
-    assert (observed.starts, observed.stops) == (3, 2)
-    assert_serving(unit, observed, "production")
+    blocked_then_freed(unit, "production", starts=2, stops=2)
 
 
 def test_blog_killed_from_outside_is_restarted_by_pebble_and_not_by_the_charm(unit: Unit):
@@ -353,18 +361,7 @@ def test_blog_dying_later_with_its_port_taken_ends_pebbles_restart_loop(unit: Un
     unit.pod.wait_squatted()
 
     pebble_pod.wait_for(lambda: service_state(unit.pod) == "backoff", "Pebble to back off")
-    unit.run("update-status")
-
-    assert unit.juju.unit_status == CANNOT_SERVE
-    observed = observe(unit.pod)
-    assert (observed.starts, observed.stops, observed.current) == (2, 1, "inactive")
-
-    unit.pod.free_port()
-    unit.run("update-status")
-
-    observed = observe(unit.pod)
-    assert (observed.starts, observed.stops) == (3, 1)
-    assert_serving(unit, observed, "test")
+    blocked_then_freed(unit, "test", starts=2, stops=1)
 
 
 RAPID_MODES = ("production", "test") * 3
