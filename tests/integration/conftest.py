@@ -22,9 +22,11 @@ import pytest_asyncio
 from lightkube import AsyncClient, KubeConfig
 from pytest_operator.plugin import OpsTest
 
-from tests.integration.juju_helpers import juju
+from tests.integration.juju_helpers import bounded, juju
 from tools.assemble import assemble
 
+# charmcraft pack in LXD or Multipass: a first run also sets up the build image.
+PACK_TIMEOUT = 30 * 60
 # Each variant is packed at most once per run, however many tests refresh to it.
 _packed: dict[str, Path] = {}
 
@@ -59,7 +61,7 @@ async def charm_for(ops_test: OpsTest, variant: str) -> Path:
         return Path(packed).resolve()
     if variant not in _packed:
         project = assemble(variant, Path(tempfile.mkdtemp(prefix=f"example-blog-{variant}-")))
-        built = await ops_test.build_charm(project)
+        built = await bounded(ops_test.build_charm(project), f"packing {variant}", PACK_TIMEOUT)
         assert isinstance(built, Path)
         _packed[variant] = built
     return _packed[variant]

@@ -15,7 +15,7 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pytest_operator.plugin import OpsTest
 
@@ -26,6 +26,7 @@ CALL_TIMEOUT = 5 * 60
 # Juju settling a unit after a change, a reboot or a new pod.
 SETTLE_TIMEOUT = 15 * 60
 POLL = 5.0
+T = TypeVar("T")
 # The exit code a cut-off call reports, as timeout(1) does.
 TIMED_OUT = 124
 
@@ -46,6 +47,14 @@ async def tried_juju(
     except TimeoutError:
         return TIMED_OUT, "", f"did not end within {timeout} s"
     return (TIMED_OUT if code is None else code), stdout, stderr
+
+
+async def bounded(call: Awaitable[T], what: str, timeout: float = CALL_TIMEOUT) -> T:
+    """Await a python-libjuju or lightkube call, failing the test if it takes over ``timeout``."""
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except TimeoutError:
+        raise AssertionError(f"{what} did not end within {timeout} s") from None
 
 
 async def unit_run(ops_test: OpsTest, unit: str, script: str, *, hook: bool = False) -> str:
@@ -118,7 +127,8 @@ class DeployedBlog:
     async def set_mode(self, mode: str) -> None:
         """Change the config and wait for the charm to serve that mode."""
         assert self.ops_test.model is not None
-        await self.ops_test.model.applications[self.app].set_config({"mode": mode})
+        app = self.ops_test.model.applications[self.app]
+        await bounded(app.set_config({"mode": mode}), f"setting mode={mode}")
         await self.settle(message=f"serving in {mode} mode")
 
     def status_message(self) -> str:
@@ -130,7 +140,8 @@ class DeployedBlog:
         """Refresh to ``charm`` and wait until the unit itself runs the new revision."""
         before = (await status(self.ops_test))["applications"][self.app]["charm-rev"]
         assert self.ops_test.model is not None
-        await self.ops_test.model.applications[self.app].refresh(path=charm)
+        app = self.ops_test.model.applications[self.app]
+        await bounded(app.refresh(path=charm), f"refreshing {self.app}")
 
         async def upgraded() -> bool:
             shown = (await status(self.ops_test))["applications"][self.app]
@@ -172,7 +183,8 @@ async def assert_invalid_mode_blocks_and_changes_nothing(blog: DeployedBlog) -> 
     assert blog.ops_test.model is not None
     await blog.set_mode("test")
     before = await blog.health()
-    await blog.ops_test.model.applications[blog.app].set_config({"mode": "Production"})
+    app = blog.ops_test.model.applications[blog.app]
+    await bounded(app.set_config({"mode": "Production"}), "setting mode=Production")
     await blog.settle(status="blocked")
     assert "'Production'" in blog.status_message()
     assert (await blog.health())["start_id"] == before["start_id"]

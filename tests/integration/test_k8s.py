@@ -27,6 +27,7 @@ from tests.integration.juju_helpers import (
     assert_invalid_mode_blocks_and_changes_nothing,
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
+    bounded,
     poll_until,
 )
 
@@ -113,8 +114,11 @@ async def assert_fresh_pod_started_once(
 async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
     assert ops_test.model is not None
     charm = await charm_for(ops_test, "k8s")
-    await ops_test.model.deploy(
-        charm, application_name=APP, config={"mode": "test"}, resources={"blog-image": IMAGE}
+    await bounded(
+        ops_test.model.deploy(
+            charm, application_name=APP, config={"mode": "test"}, resources={"blog-image": IMAGE}
+        ),
+        f"deploying {APP}",
     )
     await blog.settle(message="serving in test mode")
 
@@ -145,7 +149,7 @@ async def test_pod_reschedule_starts_once_in_the_new_pod(
     await blog.set_mode("production")
     old = await pod_state(kube, namespace(ops_test))
 
-    await kube.delete(Pod, POD, namespace=namespace(ops_test))
+    await bounded(kube.delete(Pod, POD, namespace=namespace(ops_test)), f"deleting {POD}")
 
     await assert_fresh_pod_started_once(blog, kube, ops_test, old.uid, "production")
 

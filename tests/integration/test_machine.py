@@ -19,6 +19,7 @@ from tests.integration.juju_helpers import (
     assert_invalid_mode_blocks_and_changes_nothing,
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
+    bounded,
     poll_until,
     tried_juju,
 )
@@ -45,7 +46,10 @@ async def blog(ops_test: OpsTest) -> DeployedBlog:
 async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
     assert ops_test.model is not None
     charm = await charm_for(ops_test, "machine")
-    await ops_test.model.deploy(charm, application_name=APP, config={"mode": "test"})
+    await bounded(
+        ops_test.model.deploy(charm, application_name=APP, config={"mode": "test"}),
+        f"deploying {APP}",
+    )
     await blog.settle(message="serving in test mode")
 
     health = await blog.health()
