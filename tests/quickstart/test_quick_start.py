@@ -117,6 +117,7 @@ def enter(root: Path, command: str) -> list[str]:
     """The argv that runs ``command`` as root with ``root`` as its real root, in a bare env."""
     lines = [
         "set -e",
+        'R="$0"',
         'mount --bind "$R" "$R"',
         'mount -t proc proc "$R/proc"',
         'mount --rbind /sys "$R/sys"',
