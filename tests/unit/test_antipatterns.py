@@ -1,0 +1,140 @@
+"""The tempting designs of ``antipatterns`` fail exactly where predicted; this charm does not.
+
+Each test runs one design and this charm through the same steps, on the same
+fake service manager and fake blog (``conftest``), and is named for the
+failure it shows. Starts and stops are counted where each charm hands them
+to systemd or Pebble; "serving" is what the fake blog read from its mode file
+when it last started, as the real one does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TypeVar
+
+import pytest
+from ops import testing
+
+from tests.unit import antipatterns
+from tests.unit.antipatterns import AlwaysRestartCharm, Design, StoredStateCharm
+from tests.unit.conftest import Harness, K8sHarness, MachineHarness, with_mode
+from tests.variants import charm_class, config_options, metadata
+from workload import MODE_FILE, StartFailedError
+
+REPEATS = 3
+H = TypeVar("H", bound=Harness)
+
+
+def running(harness: H, design: type[Design] | None) -> H:
+    """The same harness (fakes, files) running ``design``, or this charm for None."""
+    variant = "machine" if isinstance(harness, MachineHarness) else "k8s"
+    if design is None:
+        charm = charm_class(variant)
+    else:
+        charm = (antipatterns.machine if variant == "machine" else antipatterns.k8s)(design)
+    ctx = testing.Context(charm, meta=metadata(variant), config=config_options())
+    return dataclasses.replace(harness, ctx=ctx)
+
+
+def deploy(harness: Harness, mode: str) -> testing.State:
+    """A deploy on the happy path: the service manager reachable from the first hook on."""
+    state = harness.fresh(mode)
+    for event in (harness.ctx.on.install(), harness.ctx.on.config_changed()):
+        state = harness.run(event, state)
+    return start(harness, state)
+
+
+def start(harness: Harness, state: testing.State) -> testing.State:
+    """``start``, and on Kubernetes ``pebble-ready`` after it."""
+    state = harness.run(harness.ctx.on.start(), state)
+    if isinstance(harness, K8sHarness):
+        state = harness.run(harness.ctx.on.pebble_ready(state.get_container("blog")), state)
+    return state
+
+
+@pytest.mark.parametrize(("design", "restarts"), [(AlwaysRestartCharm, REPEATS), (None, 0)])
+def test_always_restart_restarts_on_every_repeated_config_changed(
+    harness: Harness, design: type[Design] | None, restarts: int
+):
+    charm = running(harness, design)
+    state = deploy(charm, "test")
+    starts, stops = charm.starts, charm.stops
+
+    for _ in range(REPEATS):
+        state = charm.run(charm.ctx.on.config_changed(), state)
+
+    assert (charm.starts - starts, charm.stops - stops) == (restarts, restarts)
+    assert charm.blog.serving == "test"
+
+
+@pytest.mark.parametrize(("design", "starts"), [(AlwaysRestartCharm, 1), (None, 0)])
+def test_always_restart_adds_a_restart_after_every_reboot(
+    machine: MachineHarness, design: type[Design] | None, starts: int
+):
+    """After a reboot systemd starts the enabled blog once; the hooks after it must add none."""
+    charm = running(machine, design)
+    state = deploy(charm, "production")
+
+    machine.systemctl.reboot()
+    for event in (charm.ctx.on.start(), charm.ctx.on.config_changed()):
+        state = charm.run(event, state)
+
+    assert charm.starts == starts
+    assert charm.blog.serving == "production"
+
+
+def reschedule(k8s: K8sHarness, state: testing.State, *, keep_stored_state: bool) -> None:
+    """A new pod: a fresh workload filesystem; the charm's memory kept or lost; Juju's events."""
+    k8s.wipe()
+    stored = state.stored_states if keep_stored_state else frozenset()
+    new_pod = dataclasses.replace(k8s.fresh(str(state.config["mode"])), stored_states=stored)
+    for event in (k8s.ctx.on.upgrade_charm(), k8s.ctx.on.config_changed()):
+        new_pod = k8s.run(event, new_pod)
+    start(k8s, new_pod)
+
+
+def test_stored_state_lost_in_a_reschedule_leaves_the_default_mode_unwritten(k8s: K8sHarness):
+    """The memory starts again at its default, which equals the config: nothing writes the file."""
+    charm = running(k8s, StoredStateCharm)
+    state = deploy(charm, "test")
+    assert charm.blog.serving == "test"
+
+    with pytest.raises(testing.errors.UncaughtCharmError) as failed:
+        reschedule(charm, state, keep_stored_state=False)
+
+    assert isinstance(failed.value.__cause__, StartFailedError)
+    assert "cannot read mode file" in str(failed.value.__cause__)
+    assert not charm.file(MODE_FILE).exists()
+    assert charm.blog.serving is None
+
+
+def test_stored_state_kept_by_juju_outlives_the_pods_mode_file(k8s: K8sHarness):
+    """With ``use_juju_for_storage=True`` the memory survives the pod, and the file does not."""
+    charm = running(k8s, StoredStateCharm)
+    state = deploy(charm, "test")
+    state = charm.run(charm.ctx.on.config_changed(), with_mode(state, "production"))
+    assert charm.blog.serving == "production"
+
+    with pytest.raises(testing.errors.UncaughtCharmError) as failed:
+        reschedule(charm, state, keep_stored_state=True)
+
+    assert isinstance(failed.value.__cause__, StartFailedError)
+    assert "cannot read mode file" in str(failed.value.__cause__)
+    assert not charm.file(MODE_FILE).exists()
+    assert charm.blog.serving is None
+
+
+@pytest.mark.parametrize("keep_stored_state", [False, True], ids=["state-lost", "state-kept"])
+@pytest.mark.parametrize("mode", ["test", "production"])
+def test_this_charm_serves_the_configured_mode_after_the_same_reschedules(
+    k8s: K8sHarness, mode: str, keep_stored_state: bool
+):
+    charm = running(k8s, None)
+    state = deploy(charm, mode)
+    starts = charm.starts
+
+    reschedule(charm, state, keep_stored_state=keep_stored_state)
+
+    assert charm.starts == starts + 1, "one start, in the new pod"
+    assert charm.file(MODE_FILE).read_text() == f"{mode}\n"
+    assert charm.blog.serving == mode
