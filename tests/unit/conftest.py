@@ -252,6 +252,11 @@ def fake_blog(root: Path, monkeypatch: pytest.MonkeyPatch) -> FakeBlog:
 @pytest.fixture
 def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
     """A machine whose root is ``tmp_path`` and whose systemd is a fake ``systemctl``."""
+    return machine_harness(tmp_path, monkeypatch)
+
+
+def machine_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
+    """The ``machine`` fixture's harness, for tests that make their own (state machines)."""
     blog = fake_blog(tmp_path, monkeypatch)
     fake = FakeSystemctl(blog)
     monkeypatch.setattr(subprocess, "run", fake)
@@ -375,6 +380,11 @@ def failed_start(status: int, reason: str) -> ops.pebble.ChangeError:
 @pytest.fixture
 def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
     """The Kubernetes charm, with every Pebble start/stop/restart/replan recorded."""
+    return k8s_harness(tmp_path, monkeypatch)
+
+
+def k8s_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
+    """The ``k8s`` fixture's harness, for tests that make their own (state machines)."""
     calls = PebbleCalls()
     blog = fake_blog(tmp_path, monkeypatch)
     for name in ("start", "stop", "restart", "replan"):
