@@ -93,19 +93,26 @@ def reschedule(k8s: K8sHarness, state: testing.State, *, keep_stored_state: bool
     start(k8s, new_pod)
 
 
+def assert_no_mode_file_so_no_blog(
+    charm: K8sHarness, state: testing.State, *, keep_stored_state: bool
+) -> None:
+    """After the reschedule nothing wrote the mode file: the blog's start fails the hook."""
+    with pytest.raises(testing.errors.UncaughtCharmError) as failed:
+        reschedule(charm, state, keep_stored_state=keep_stored_state)
+
+    assert isinstance(failed.value.__cause__, StartFailedError)
+    assert "cannot read mode file" in str(failed.value.__cause__)
+    assert not charm.file(MODE_FILE).exists()
+    assert charm.blog.serving is None
+
+
 def test_stored_state_lost_in_a_reschedule_leaves_the_default_mode_unwritten(k8s: K8sHarness):
     """The memory starts again at its default, which equals the config: nothing writes the file."""
     charm = running(k8s, StoredStateCharm)
     state = deploy(charm, "test")
     assert charm.blog.serving == "test"
 
-    with pytest.raises(testing.errors.UncaughtCharmError) as failed:
-        reschedule(charm, state, keep_stored_state=False)
-
-    assert isinstance(failed.value.__cause__, StartFailedError)
-    assert "cannot read mode file" in str(failed.value.__cause__)
-    assert not charm.file(MODE_FILE).exists()
-    assert charm.blog.serving is None
+    assert_no_mode_file_so_no_blog(charm, state, keep_stored_state=False)
 
 
 def test_stored_state_kept_by_juju_outlives_the_pods_mode_file(k8s: K8sHarness):
@@ -115,13 +122,7 @@ def test_stored_state_kept_by_juju_outlives_the_pods_mode_file(k8s: K8sHarness):
     state = charm.run(charm.ctx.on.config_changed(), with_mode(state, "production"))
     assert charm.blog.serving == "production"
 
-    with pytest.raises(testing.errors.UncaughtCharmError) as failed:
-        reschedule(charm, state, keep_stored_state=True)
-
-    assert isinstance(failed.value.__cause__, StartFailedError)
-    assert "cannot read mode file" in str(failed.value.__cause__)
-    assert not charm.file(MODE_FILE).exists()
-    assert charm.blog.serving is None
+    assert_no_mode_file_so_no_blog(charm, state, keep_stored_state=True)
 
 
 @pytest.mark.parametrize("keep_stored_state", [False, True], ids=["state-lost", "state-kept"])
