@@ -14,7 +14,7 @@ import ops
 import example_blog
 import health
 from blog_config import BlogConfig
-from reconcile import reconcile
+from reconcile import Outcome, reconcile
 from workload import PORT, StartFailedError, Workload
 
 logger = logging.getLogger(__name__)
@@ -75,8 +75,11 @@ class ExampleBlogCharm(ops.CharmBase):
             self._start_failure = e
             return
         logger.info("reconciled mode %r: service %s", config.mode, outcome.value)
-        self.unit.set_ports(PORT)
-        self.unit.set_workload_version(example_blog.VERSION)
+        if outcome is not Outcome.UNCHANGED:
+            # Juju keeps both; they change only with a start (new code is a
+            # restart), so a hook that changed nothing spends no hook tool on them.
+            self.unit.set_ports(PORT)
+            self.unit.set_workload_version(example_blog.VERSION)
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         try:

@@ -6,6 +6,8 @@ on the machine, Pebble's start/stop/restart/replan calls on Kubernetes.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from ops import testing
 
@@ -110,3 +112,15 @@ def test_invalid_mode_while_running_changes_nothing(harness: Harness, bad: str):
     assert state.unit_status.name == "blocked"
     assert harness.file(MODE_FILE).read_text() == "production\n"
     assert (harness.starts, harness.stops) == (1, 0)
+
+
+def test_a_hook_that_changes_nothing_leaves_ports_and_version_to_juju(harness: Harness):
+    """Juju keeps the opened port and the version; only a start sets them (again)."""
+    state = harness.deploy("test")
+    forgotten = dataclasses.replace(state, opened_ports=frozenset(), workload_version="")
+
+    state = harness.run(harness.ctx.on.update_status(), forgotten)
+
+    assert (state.opened_ports, state.workload_version) == (frozenset(), "")
+    assert (harness.starts, harness.stops) == (1, 0)
+    assert state.unit_status == testing.ActiveStatus("serving in test mode")
