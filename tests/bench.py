@@ -68,10 +68,6 @@ EVENTS = 300
 PORT = 8080
 POLL_TIMEOUT = 0.2
 CLONE_NEWNET = 0x40000000
-DESIGNS = {
-    "always-restart": antipatterns.AlwaysRestartCharm,
-    "stored-state": antipatterns.StoredStateCharm,
-}
 NOOP_CHARM = "#!/usr/bin/env python3\nimport ops\n\nops.main(ops.CharmBase)\n"
 
 
@@ -101,7 +97,9 @@ def harness_for(variant: str, root: Path, monkeypatch: pytest.MonkeyPatch, desig
     if design == "this":
         return harness
     wrap = antipatterns.machine if variant == "machine" else antipatterns.k8s
-    ctx = testing.Context(wrap(DESIGNS[design]), meta=metadata(variant), config=config_options())
+    ctx = testing.Context(
+        wrap(antipatterns.DESIGNS[design]), meta=metadata(variant), config=config_options()
+    )
     harness.ctx = ctx
     return harness
 
@@ -152,10 +150,11 @@ def _replay(harness: Harness, variant: str) -> str:
                 state = harness.run(on.pebble_ready(state.get_container("blog")), connect(state))
         except testing.errors.UncaughtCharmError as e:
             so_far = starts + harness.starts
+            reason = str(e.__cause__).replace(str(harness.root), "").split(": [Errno")[0]
             return (
                 f"hook failed at event {index} ({step}), after {so_far} starts / {minimum} "
-                f"needed: {type(e.__cause__).__name__}: {e.__cause__}"
-            )[:150]
+                f"needed: {type(e.__cause__).__name__}: {reason}"
+            )
         wrong += kind != "install" and harness.blog.serving != mode
     starts += harness.starts
     ratio = f"{starts} starts / {minimum} needed = {starts / minimum:.2f}"

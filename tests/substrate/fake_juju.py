@@ -9,7 +9,9 @@ module is both the set of those tools and the controller state they share:
   status, opened ports, workload version, log lines).
 * Run as a tool (``main``), it answers one hook-tool call from the state file
   named by ``FAKE_JUJU_STATE``. Only the tools ops calls for this charm
-  exist; a call of any other fails the hook loudly (command not found).
+  exist (and ``state-get``/``state-set``/``state-delete``, for a charm that
+  keeps its state with the controller); a call of any other fails the hook
+  loudly (command not found).
   ``juju-log``, which ops calls for every log record, is a shell script that
   appends to ``FAKE_JUJU_LOG``, to keep hooks fast.
 
@@ -36,6 +38,8 @@ TOOLS = (
     "opened-ports",
     "status-set",
 )
+# What ops calls to keep a charm's state with the controller.
+STATE_TOOLS = ("state-get", "state-set", "state-delete")
 JUJU_LOG = f"""#!/bin/sh
 # juju-log [--log-level LEVEL] [--] MESSAGE...: appends one "LEVEL: MESSAGE" line.
 level=INFO
@@ -122,6 +126,7 @@ class FakeJuju:
                 "app-status": {"status": "unknown", "message": ""},
                 "opened-ports": [],
                 "workload-version": "",
+                "charm-state": {},
             },
         )
         self.log_file.write_text("")
@@ -143,6 +148,13 @@ class FakeJuju:
         juju_log = self.tools_dir / "juju-log"
         juju_log.write_text(JUJU_LOG, encoding="utf-8")
         juju_log.chmod(0o755)
+        # The charm state Juju keeps for ``use_juju_for_storage=True``: its values
+        # are YAML, so these tools run with the site packages (PyYAML) too.
+        state_script = script.replace(" -IS\n", " -I\n", 1)
+        for name in STATE_TOOLS:
+            tool = self.tools_dir / name
+            tool.write_text(state_script, encoding="utf-8")
+            tool.chmod(0o755)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -242,11 +254,32 @@ def _answer(name: str, args: list[str], state: dict[str, Any]) -> Any:
     return None
 
 
+def _charm_state(name: str, args: list[str], state: dict[str, Any]) -> str:
+    """``state-get KEY``, ``state-set --file -`` or ``state-delete KEY``; what to print."""
+    import yaml  # the state tools run with the site packages
+
+    kept: dict[str, str] = state["charm-state"]
+    if name == "state-set":
+        kept.update(yaml.safe_load(sys.stdin.read()) or {})
+    elif name == "state-delete":
+        kept.pop(args[0], None)
+    elif args:
+        return kept.get(args[0], "")
+    else:
+        return yaml.safe_dump(kept)
+    return ""
+
+
 def main(argv: list[str]) -> int:
     """Answer one hook-tool call; the tool's name is the command's name."""
     name, args = Path(argv[0]).name, argv[1:]
     path = Path(os.environ[STATE_ENV])
     state = _load(path)
+    if name in STATE_TOOLS:
+        output = _charm_state(name, args, state)
+        _save(path, state)
+        sys.stdout.write(output)
+        return 0
     if name not in TOOLS:
         print(f"ERROR {name}: not a hook tool fake_juju emulates", file=sys.stderr)
         return 1

@@ -137,10 +137,14 @@ class MachineBlog:
     def __init__(self, container: nspawn.Container):
         self.container = container
 
-    def hooks(self, mode: str, *events: str) -> list[dict[str, str]]:
-        """Run charm hooks in order with ``mode`` configured; the unit status after each."""
+    def hooks(self, mode: str, *events: str, design: str | None = None) -> list[dict[str, str]]:
+        """Run charm hooks in order with ``mode`` configured; the unit status after each.
+
+        ``design`` names one of ``tests/unit/antipatterns.py``'s charms to run instead.
+        """
+        chosen = ["--design", design] if design else []
         result = self.container.run(
-            [nspawn.VENV_PYTHON, "-m", "tests.substrate.machine_driver", mode, *events],
+            [nspawn.VENV_PYTHON, "-m", "tests.substrate.machine_driver", *chosen, mode, *events],
             cwd=PROJECT_INSIDE,
             env={"PYTHONPATH": "src:machine/src:.", "PYTHONDONTWRITEBYTECODE": "1"},
             timeout=HOOKS_TIMEOUT,

@@ -3,13 +3,15 @@
 Usage (inside the container, from the project directory, with ``src``,
 ``machine/src`` and the project root on ``PYTHONPATH``)::
 
-    python -m tests.substrate.machine_driver MODE EVENT[:MODE] [EVENT[:MODE]...]
+    python -m tests.substrate.machine_driver [--design NAME] MODE EVENT[:MODE] [EVENT[:MODE]...]
 
 Juju is emulated by ``ops.testing``: each EVENT (``install``,
 ``config_changed``, ``start``, ``upgrade_charm``, ``update_status``,
 ``remove``) runs as one hook with the ``mode`` option set to MODE, or to
 the mode written after it (``config_changed:production``), so that one call
-can change the mode several times in quick succession. Nothing
+can change the mode several times in quick succession. ``--design`` runs one of
+the tempting alternatives of ``tests/unit/antipatterns.py`` instead of the
+machine charm. Nothing
 else is faked: ``ops.testing`` leaves the filesystem and subprocesses alone,
 so the charm reads and writes the container's real ``/etc/example_blog/mode``
 and unit file and calls the real ``systemctl``. Each hook starts from a fresh
@@ -31,11 +33,14 @@ from tests.variants import charm_class, config_options, metadata
 EVENTS = ("install", "config_changed", "start", "upgrade_charm", "update_status", "remove")
 
 
-def run_hooks(mode: str, events: list[str]) -> list[dict[str, str]]:
+def run_hooks(mode: str, events: list[str], design: str | None = None) -> list[dict[str, str]]:
     """Run ``events`` (``EVENT[:MODE]``) in order; the unit status after each."""
-    ctx = testing.Context(
-        charm_class("machine"), meta=metadata("machine"), config=config_options()
-    )
+    charm = charm_class("machine")
+    if design is not None:
+        from tests.unit import antipatterns
+
+        charm = antipatterns.machine(antipatterns.DESIGNS[design])
+    ctx = testing.Context(charm, meta=metadata("machine"), config=config_options())
     reports: list[dict[str, str]] = []
     for spec in events:
         event, _, event_mode = spec.partition(":")
@@ -54,11 +59,14 @@ def run_hooks(mode: str, events: list[str]) -> list[dict[str, str]]:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: ``MODE EVENT[:MODE] [EVENT[:MODE]...]``."""
+    """Entry point: ``[--design NAME] MODE EVENT[:MODE] [EVENT[:MODE]...]``."""
+    design = None
+    if argv[:1] == ["--design"]:
+        design, argv = argv[1], argv[2:]
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    for report in run_hooks(argv[0], argv[1:]):
+    for report in run_hooks(argv[0], argv[1:], design):
         print(json.dumps(report))
     return 0
 

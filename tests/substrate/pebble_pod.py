@@ -646,6 +646,8 @@ class Pod:
     pebble: Path
     juju: FakeJuju
     workload: WorkloadContainer | None = None
+    # The charm's entrypoint and arguments, from the charm's directory.
+    entrypoint: tuple[str, ...] = ("./src/charm.py",)
     proxies: list[PebbleProxy] = field(default_factory=list)
     squatters: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _roots: int = 0
@@ -663,7 +665,7 @@ class Pod:
         dispatch.write_text(
             "#!/bin/sh\n"
             'JUJU_DISPATCH_PATH="${JUJU_DISPATCH_PATH:-$0}" '
-            f"exec {shlex.quote(sys.executable)} ./src/charm.py\n"
+            f"exec {shlex.join([sys.executable, *self.entrypoint])}\n"
         )
         dispatch.chmod(0o755)
 
@@ -806,15 +808,32 @@ class Pod:
 class Unit:
     """The unit of ``example-blog-k8s``: the controller's view of it, and its current pod."""
 
-    def __init__(self, directory: Path, pebble: Path, config: dict[str, Any]):
+    def __init__(
+        self,
+        directory: Path,
+        pebble: Path,
+        config: dict[str, Any],
+        *,
+        entrypoint: tuple[str, ...] = ("./src/charm.py",),
+        extra_src: tuple[Path, ...] = (),
+    ):
         self.directory = directory
         self.pebble = pebble
+        self.entrypoint = entrypoint
+        self.extra_src = extra_src
         self.juju = FakeJuju(directory / "controller", config)
         self.pods: list[Pod] = []
         self.pod = self._new_pod()
 
     def _new_pod(self) -> Pod:
-        pod = Pod(self.directory / f"pod-{len(self.pods) + 1}", self.pebble, self.juju)
+        pod = Pod(
+            self.directory / f"pod-{len(self.pods) + 1}",
+            self.pebble,
+            self.juju,
+            entrypoint=self.entrypoint,
+        )
+        for source in self.extra_src:
+            shutil.copy(source, pod.charm_dir / "src" / source.name)
         self.pods.append(pod)
         return pod
 

@@ -20,7 +20,7 @@ import pytest
 from pebble_workload import CHECK_NAME, CONTAINER_NAME
 
 from tests.substrate import pebble_pod
-from tests.substrate.pebble_pod import KillPoint, Pod, SubstrateUnavailableError, Unit
+from tests.substrate.pebble_pod import KillPoint, Pod, Unit
 from workload import CODE_FILE, MODE_FILE, PORT, SERVICE_NAME, blog_code
 
 PEBBLE_READY = f"{CONTAINER_NAME}-pebble-ready"
@@ -29,15 +29,6 @@ WAITING = ("waiting", "waiting for the workload's service manager")
 
 def active(mode: str) -> tuple[str, str]:
     return ("active", f"serving in {mode} mode")
-
-
-@pytest.fixture(scope="session")
-def pebble() -> Path:
-    try:
-        pebble_pod.check_host()
-        return pebble_pod.pebble_binary()
-    except SubstrateUnavailableError as e:
-        pytest.skip(f"real Pebble pods cannot run here: {e}")
 
 
 @pytest.fixture

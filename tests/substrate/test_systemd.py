@@ -14,20 +14,16 @@ here; tests/conftest.py turns that into a failure where the tier is required.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import systemd_workload
 
-from tests.substrate import nspawn
 from tests.substrate.machine_blog import (
     PORT,
     MachineBlog,
     fetch,
     health_now,
-    machine_container,
-    machine_root,
 )
 from workload import CODE_FILE, MODE_FILE
 
@@ -38,40 +34,6 @@ from workload import CODE_FILE, MODE_FILE
 # access that ProtectClock= itself grants (0.1).
 EXPOSURE_LIMIT = 1.1
 POSTS_DIR = "/var/lib/example_blog/posts"
-
-
-def unavailable(reason: str) -> None:
-    """Skip because systemd cannot run here."""
-    pytest.skip(f"real systemd (systemd-nspawn) unavailable: {reason}")
-
-
-@pytest.fixture(scope="session")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cached container root (built on first use), proven bootable once per session.
-
-    After this probe boot, a container that does not boot is a failure, not a skip.
-    """
-    if reason := nspawn.missing_prerequisite(building=False):
-        unavailable(reason)
-    try:
-        path = machine_root()
-        with machine_container(path, tmp_path_factory.mktemp("probe")) as probe:
-            probe.boot()
-    except (nspawn.SubstrateUnavailableError, nspawn.BootError) as e:
-        unavailable(str(e))
-        raise  # unreachable: unavailable() always raises
-    return path
-
-
-@pytest.fixture
-def blog(root: Path, tmp_path: Path) -> Iterator[MachineBlog]:
-    """A freshly booted machine, always powered off afterwards."""
-    if health_now() is not None:
-        pytest.fail(f"something already answers on the host's port {PORT}; a leftover blog?")
-    with machine_container(root, tmp_path) as container:
-        container.boot()
-        yield MachineBlog(container)
-    assert health_now() is None, "the blog outlived its container"
 
 
 def deploy(blog: MachineBlog, mode: str = "test") -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from tests.integration import unit_commands as commands
 from tests.substrate import nspawn, pebble_pod
-from tests.substrate.machine_blog import JujuUnit, MachineBlog, machine_container, machine_root
+from tests.substrate.machine_blog import JujuUnit, MachineBlog, machine_container
 from tests.substrate.pebble_pod import Unit
 
 # The hooks a deploy runs, then those the integration tests run by hand.
@@ -73,16 +73,6 @@ class DeployedMachine:
     def starts(self) -> list[str]:
         """The integration tier's start count on the machine."""
         return commands.parse_systemd_starts(self.run(commands.systemd_starts()))
-
-
-@pytest.fixture(scope="module")
-def root() -> Path:
-    if reason := nspawn.missing_prerequisite(building=False):
-        pytest.skip(f"real systemd (systemd-nspawn) unavailable: {reason}")
-    try:
-        return machine_root()
-    except nspawn.SubstrateUnavailableError as e:
-        pytest.skip(f"real systemd (systemd-nspawn) unavailable: {e}")
 
 
 @pytest.fixture
@@ -194,15 +184,6 @@ class DeployedPod:
         return commands.pebble_starts(
             commands.parse_pebble_changes(self.run(commands.pebble_changes()))
         )
-
-
-@pytest.fixture(scope="module")
-def pebble() -> Path:
-    try:
-        pebble_pod.check_host()
-        return pebble_pod.pebble_binary()
-    except pebble_pod.SubstrateUnavailableError as e:
-        pytest.skip(f"real Pebble pods cannot run here: {e}")
 
 
 @pytest.fixture

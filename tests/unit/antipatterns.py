@@ -19,8 +19,6 @@ decide to write and restart:
 from __future__ import annotations
 
 import ops
-from pebble_workload import CONTAINER_NAME, PebbleWorkload
-from systemd_workload import SystemdWorkload
 
 from blog_config import BlogConfig
 from workload import CODE_FILE, MODE_FILE, ManagedFile, Workload, blog_code
@@ -121,6 +119,7 @@ class StoredStateCharm(Design):
 
 def machine(design: type[Design]) -> type[ops.CharmBase]:
     """The design as a machine charm, on the shipped systemd seam."""
+    from systemd_workload import SystemdWorkload  # only the machine charm has it
 
     class MachineCharm(design):
         def __init__(self, framework: ops.Framework):
@@ -131,6 +130,7 @@ def machine(design: type[Design]) -> type[ops.CharmBase]:
 
 def k8s(design: type[Design]) -> type[ops.CharmBase]:
     """The design as a Kubernetes charm, on the shipped Pebble seam; pebble-ready as start."""
+    from pebble_workload import CONTAINER_NAME, PebbleWorkload  # only the k8s charm has it
 
     class K8sCharm(design):
         def __init__(self, framework: ops.Framework):
@@ -139,3 +139,25 @@ def k8s(design: type[Design]) -> type[ops.CharmBase]:
             framework.observe(self.on[CONTAINER_NAME].pebble_ready, self._on_start)
 
     return K8sCharm
+
+
+DESIGNS: dict[str, type[Design]] = {  # by the names the substrate tier uses
+    "always-restart": AlwaysRestartCharm,
+    "stored-state": StoredStateCharm,
+}
+
+
+def main(variant: str, design: str, storage: str = "local") -> None:
+    """Dispatch the current hook to ``design`` as a ``variant`` charm, as ``src/charm.py`` does.
+
+    ``storage`` "juju" keeps the charm's memory with the controller
+    (``use_juju_for_storage=True``); "local" in the charm's directory.
+    """
+    wrap = machine if variant == "machine" else k8s
+    ops.main(wrap(DESIGNS[design]), use_juju_for_storage=storage == "juju")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(*sys.argv[1:])

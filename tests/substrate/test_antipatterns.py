@@ -1,0 +1,85 @@
+"""The tempting alternatives on the real service managers: they fail where the unit tier says.
+
+``tests/unit/antipatterns.py``'s charms, on the shipped seam, run here as the
+shipped charms do: on the machine, hooks inside a booted systemd container;
+on Kubernetes, dispatched by ``ops.main`` in an emulated pod next to a real
+Pebble, with the charm's memory either in the charm's directory (lost with
+the pod, as by default) or kept by the controller (``use_juju_for_storage=True``,
+through ``state-get``/``state-set``). This charm's passing of the same steps
+is in ``test_systemd.py`` and ``test_pebble.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.substrate import pebble_pod
+from tests.substrate.machine_blog import MachineBlog
+from tests.substrate.pebble_pod import HookFailedError, Unit
+from tests.substrate.test_pebble import PEBBLE_READY, observe
+from workload import MODE_FILE
+
+ANTIPATTERNS = Path(__file__).resolve().parents[1] / "unit" / "antipatterns.py"
+REPEATS = 3
+
+
+def test_always_restart_restarts_the_real_blog_on_every_repeated_config_changed(
+    blog: MachineBlog,
+):
+    reports = blog.hooks("test", "install", "config_changed", "start", design="always-restart")
+    assert reports[-1]["status"] != "error"
+    starts = len(blog.starts())
+    first = blog.health()
+
+    blog.hooks("test", *["config_changed"] * REPEATS, design="always-restart")
+
+    assert len(blog.starts()) == starts + REPEATS, "one restart per repeated config"
+    assert blog.stops() == REPEATS + (starts - 1)
+    assert blog.health().start_id != first.start_id
+
+
+@pytest.fixture(params=["local", "juju"], ids=["state-lost", "state-kept"])
+def stored_state_unit(
+    request: pytest.FixtureRequest, pebble: Path, tmp_path: Path
+) -> Iterator[Unit]:
+    """The StoredState design as the pod's charm, its memory local or with the controller."""
+    entrypoint = ("./src/antipatterns.py", "k8s", "stored-state", request.param)
+    unit = Unit(
+        tmp_path, pebble, {"mode": "test"}, entrypoint=entrypoint, extra_src=(ANTIPATTERNS,)
+    )
+    try:
+        yield unit
+    finally:
+        unit.close()
+
+
+def test_stored_state_after_a_real_reschedule_never_writes_the_mode_file(stored_state_unit: Unit):
+    """Lost, the memory is back at its default; kept, at the old value: both equal the config."""
+    unit = stored_state_unit
+    storage = unit.entrypoint[-1]
+    unit.pod.start_workload()
+    mode = "test" if storage == "local" else "production"
+    for hook in ("install", "config-changed", "start", PEBBLE_READY):
+        unit.run(hook)
+    if mode != "test":
+        unit.juju.set_config(mode=mode)
+        unit.run("config-changed")
+    health = observe(unit.pod).health
+    assert health is not None
+    assert health["mode"] == mode
+    if storage == "juju":
+        assert unit.juju.state["charm-state"], "the memory is with the controller"
+
+    new = unit.reschedule()
+    new.start_workload()
+    for hook in ("upgrade-charm", "config-changed"):
+        unit.run(hook)
+    with pytest.raises(HookFailedError, match="cannot read mode file"):
+        unit.run("start")
+
+    assert not new.file(MODE_FILE).exists()
+    assert observe(new).health is None
+    assert pebble_pod.pebble_api(new.socket_path, "GET", "/v1/services")[0]["current"] != "active"
