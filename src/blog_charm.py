@@ -74,10 +74,11 @@ class ExampleBlogCharm(ops.CharmBase):
             logger.warning("ExampleBlog did not start: %s", e)
             self._start_failure = e
             return
-        logger.info("reconciled mode %r: service %s", config.mode, outcome.value)
         if outcome is not Outcome.UNCHANGED:
-            # Juju keeps both; they change only with a start (new code is a
-            # restart), so a hook that changed nothing spends no hook tool on them.
+            # Each of these is a hook tool call. Juju keeps the ports and the
+            # version, which change only with a start (new code is a restart),
+            # so a hook that changed nothing calls none of them, not even the log.
+            logger.info("reconciled mode %r: service %s", config.mode, outcome.value)
             self.unit.set_ports(PORT)
             self.unit.set_workload_version(example_blog.VERSION)
 

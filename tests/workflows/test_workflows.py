@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests import go_build
+from tests.substrate import fake_juju
 
 ACTIONLINT_MODULE = "github.com/rhysd/actionlint"
 ACTIONLINT_VERSION = "v1.7.12"
@@ -157,5 +158,17 @@ def test_the_shell_scripts_pass_shellcheck():
     if shellcheck is None:
         pytest.skip("no shellcheck on PATH")
     result = run([shellcheck, "--external-sources", *SHELL_SCRIPTS])
+
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_the_emulated_hook_tools_in_shell_pass_shellcheck(tmp_path: Path):
+    """The substrate tier's hook tools that every hook calls are shell scripts too."""
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("no shellcheck on PATH")
+    juju = fake_juju.FakeJuju(tmp_path, {"mode": "test"})
+    tools = [str(juju.tools_dir / name) for name in fake_juju.SHELL_TOOLS]
+    result = run([shellcheck, *tools])
 
     assert (result.returncode, result.stdout) == (0, "")
