@@ -294,7 +294,7 @@ def hook_cost(hooks: int, workdir: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--changes", type=int, default=5, help="mode changes per substrate")
-    parser.add_argument("--hooks", type=int, default=15, help="no-op hooks per charm")
+    parser.add_argument("--hooks", type=int, default=25, help="no-op hooks per charm")
     args = parser.parse_args(argv)
     print(f"1. restarts against the minimum needed ({EVENTS} scripted events, seed {SEED})")
     for variant in ("machine", "k8s"):

@@ -166,16 +166,13 @@ class SystemdWorkload:
             shown = unit_properties(
                 "ActiveState", "SubState", "Result", "ExecMainStatus", "StatusText"
             )
-            if shown.get("SubState") == "auto-restart":
+            # systemctl prints every property it is asked for, empty or not.
+            if shown["SubState"] == "auto-restart":
                 systemd.service_stop(SERVICE_NAME)
-            elif shown.get("ActiveState") != "failed":
+            elif shown["ActiveState"] != "failed":
                 raise
             raise StartFailedError(
-                describe_failure(
-                    shown.get("Result", ""),
-                    shown.get("ExecMainStatus", ""),
-                    shown.get("StatusText", ""),
-                )
+                describe_failure(shown["Result"], shown["ExecMainStatus"], shown["StatusText"])
             ) from None
 
     def stop(self) -> None:

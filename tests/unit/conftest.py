@@ -75,19 +75,45 @@ class FakeBlog:
         return health.Health(self.serving, "fake") if self.serving else None
 
 
+def _completed(
+    cmd: list[str], code: int, stdout: str, stderr: str, kwargs: dict[str, Any]
+) -> subprocess.CompletedProcess[Any]:
+    """What ``subprocess.run`` returns (or raises) for this result, with these arguments.
+
+    Output is there only when it was captured, and is text only when asked
+    for, as with the real call: a caller that forgets either gets what it
+    would get from a real ``systemctl``.
+    """
+    captured = kwargs.get("capture_output") or kwargs.get("stdout") == subprocess.PIPE
+    as_text = kwargs.get("text") or kwargs.get("universal_newlines")
+    out, err = (
+        ((stdout, stderr) if as_text else (stdout.encode(), stderr.encode()))
+        if captured
+        else (None, None)
+    )
+    if code and kwargs.get("check"):
+        raise subprocess.CalledProcessError(code, cmd, out, err)
+    return subprocess.CompletedProcess(cmd, code, out, err)
+
+
 @dataclass
 class FakeSystemctl:
     """systemd as seen through ``systemctl``: records every call, keeps enabled and failed.
 
     The unit is active while its blog runs; a start the blog does not survive
     leaves the unit failed with the blog's reason as its status text, as
-    ``Type=notify`` and ``RestartPreventExitStatus=`` make the real one do.
+    ``Type=notify`` and ``RestartPreventExitStatus=`` make the real one do, or,
+    with ``restarts_failures``, waiting for a restart it scheduled itself
+    (``auto-restart``, as after an exit status that ``Restart=on-failure``
+    retries). ``show`` reports the properties asked for, as the real one does.
     Calls it was told to fail (``failing``) go to ``refused`` and change nothing.
     """
 
     blog: FakeBlog
     enabled: bool = False
     failed: tuple[int, str] | None = None
+    restarts_failures: bool = False
+    restart_pending: bool = False
     failing: set[str] = field(default_factory=set)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     refused: list[tuple[str, ...]] = field(default_factory=list)
@@ -108,16 +134,34 @@ class FakeSystemctl:
         if self.active:
             return 0
         self.active = True
+        self.restart_pending = self.failed is not None and self.restarts_failures
         return 1 if self.failed else 0
 
-    def _show(self) -> str:
+    def _properties(self) -> dict[str, str]:
         if self.failed is None:
-            state = "active" if self.active else "inactive"
-            return f"ActiveState={state}\nSubState={state}\nResult=success\n"
+            state, sub = ("active", "running") if self.active else ("inactive", "dead")
+            return {
+                "ActiveState": state,
+                "SubState": sub,
+                "Result": "success",
+                "ExecMainStatus": "0",
+                "StatusText": "",
+            }
         status, reason = self.failed
-        return (
-            "ActiveState=failed\nSubState=failed\nResult=exit-code\n"
-            f"ExecMainStatus={status}\nStatusText={reason}\n"
+        state, sub = ("activating", "auto-restart") if self.restart_pending else ("failed",) * 2
+        return {
+            "ActiveState": state,
+            "SubState": sub,
+            "Result": "exit-code",
+            "ExecMainStatus": str(status),
+            "StatusText": reason,
+        }
+
+    def _show(self, argv: tuple[str, ...]) -> str:
+        properties = self._properties()
+        wanted = [arg.split("=", 1)[1] for arg in argv if arg.startswith("--property=")]
+        return "".join(
+            f"{name}={properties[name]}\n" for name in wanted or properties if name in properties
         )
 
     def _answer(self, verb: str, argv: tuple[str, ...]) -> tuple[int, str]:
@@ -126,7 +170,7 @@ class FakeSystemctl:
         if verb == "is-active":
             return (0 if self.active else 3), ""
         if verb == "show":
-            return 0, self._show()
+            return 0, self._show(argv)
         if verb in ("start", "restart") or (verb == "enable" and now):
             self.enabled = self.enabled or verb == "enable"
             return self._start(), ""
@@ -136,22 +180,25 @@ class FakeSystemctl:
             self.enabled = self.enabled and verb != "disable"
             if verb == "stop" or now:
                 self.active = False
+                self.restart_pending = False
         return 0, ""
 
-    def __call__(self, cmd: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    def __call__(self, cmd: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
         if not (isinstance(cmd, list) and cmd and cmd[0] == "systemctl"):
             return _real_run(cmd, *args, **kwargs)
         argv = tuple(cmd[1:])
         verb = next(arg for arg in argv if not arg.startswith("-"))
         if verb in self.failing:
             self.refused.append(argv)
-            code, stdout = 1, ""
+            code, stdout, stderr = 1, "", f"systemctl {verb} failed"
+        elif verb != "daemon-reload" and workload.SERVICE_NAME not in argv[argv.index(verb) + 1 :]:
+            # The blog's is the only unit this machine's charm may touch.
+            code, stdout, stderr = 5, "", f"unit not loaded: {argv}"
         else:
             self.calls.append(argv)
             code, stdout = self._answer(verb, argv)
-        if code and kwargs.get("check"):
-            raise subprocess.CalledProcessError(code, cmd, stdout, f"systemctl {verb} failed")
-        return subprocess.CompletedProcess(cmd, code, stdout, "")
+            stderr = ""
+        return _completed(cmd, code, stdout, stderr, kwargs)
 
     @property
     def starts(self) -> int:

@@ -221,3 +221,61 @@ def test_failure_reason_without_the_blogs_words_is_pebbles():
         describe_failure(error)
         == "service start attempt: exited quickly with code 1, will restart"
     )
+
+
+def test_the_reason_is_the_blogs_whole_line_even_if_it_quotes_the_prefix():
+    # A garbled mode file is quoted in the reason, and it may hold anything.
+    reason = "mode file /etc/example_blog/mode holds 'example-blog: x'; expected one of test"
+    assert describe_failure(failed_start(2, reason)) == reason
+
+
+@pytest.mark.parametrize(
+    ("err", "reason"),
+    [
+        ("", "Pebble gave no reason"),
+        ("cannot perform these tasks:\n- Stop (stopped)\n- Start (timed out)", "timed out"),
+        ("cannot perform the following tasks:\n- Start service failed", "Start service failed"),
+    ],
+    ids=["no-error-text", "last-line-in-parentheses", "last-line-as-is"],
+)
+def test_without_the_blogs_words_the_reason_is_pebbles_last_line(err: str, reason: str):
+    error = failed_start(1, "ignored")
+    for task in error.change.tasks:
+        task.log.clear()
+
+    assert describe_failure(ops.pebble.ChangeError(err, error.change)) == reason
+
+
+def test_a_changed_check_alone_replaces_the_layer(k8s: K8sHarness):
+    state = k8s.deploy()
+    container = state.get_container("blog")
+    check = dict(pebble_workload.LAYER.checks[pebble_workload.CHECK_NAME].to_dict(), period="1m")
+    stale = ops.pebble.Layer(
+        {
+            "services": {SERVICE_NAME: pebble_workload.LAYER.services[SERVICE_NAME].to_dict()},
+            "checks": {pebble_workload.CHECK_NAME: check},
+        }
+    )
+    layers = {pebble_workload.LAYER_NAME: stale}
+    state = dataclasses.replace(
+        state, containers={dataclasses.replace(container, layers=layers, check_infos=frozenset())}
+    )
+
+    state = k8s.run(k8s.ctx.on.upgrade_charm(), state)
+
+    assert k8s.pebble.names() == ["start", "stop", "start"]
+    assert state.get_container("blog").plan.checks[pebble_workload.CHECK_NAME].period == "10s"
+
+
+def test_an_event_that_does_not_reconcile_waits_while_pebble_is_away(k8s: K8sHarness):
+    """A hook the charm does not reconcile on (``stop``, as the pod goes) still tells the truth."""
+    state = k8s.deploy()
+    container = state.get_container("blog")
+    state = dataclasses.replace(
+        state, containers={dataclasses.replace(container, can_connect=False)}
+    )
+    k8s.blog.stop()
+
+    state = k8s.run(k8s.ctx.on.stop(), state)
+
+    assert state.unit_status == testing.WaitingStatus("waiting for the workload's service manager")

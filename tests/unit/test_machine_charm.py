@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 import systemd_workload
+from charmlibs.pathops import LocalPath
 from ops import testing
 
-from tests.unit.conftest import MachineHarness, with_mode
+from tests.unit.conftest import PORT_TAKEN, MachineHarness, with_mode
 from workload import CODE_FILE, MODE_FILE
 
 
@@ -138,14 +140,19 @@ def test_remove_before_install_completed_does_not_fail(machine: MachineHarness):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand the mode file to another user")
-def test_mode_file_taken_over_by_another_user_is_rewritten(machine: MachineHarness):
+@pytest.mark.parametrize(
+    ("uid", "gid"), [(65534, 65534), (0, 65534), (65534, 0)], ids=["both", "group", "owner"]
+)
+def test_mode_file_taken_over_by_another_user_is_rewritten(
+    machine: MachineHarness, uid: int, gid: int
+):
     """The blog trusts the file because only root can change it: another owner is a difference.
 
     (ops.testing's Pebble does not emulate ownership; the real-Pebble tier checks it there.)
     """
     state = machine.deploy("production")
     path = machine.file(MODE_FILE)
-    os.chown(path, 65534, 65534)
+    os.chown(path, uid, gid)
 
     machine.run(machine.ctx.on.update_status(), state)
 
@@ -182,3 +189,57 @@ def test_failure_reason_comes_from_systemds_record(
 ):
     """The blog's own status line only where its exit status says it wrote it for this exit."""
     assert systemd_workload.describe_failure(result, status, text) == reason
+
+
+def test_a_failed_start_that_systemd_would_retry_is_called_off_and_blocked(
+    machine: MachineHarness,
+):
+    """A restart systemd scheduled would only fail again, in a loop the charm cannot see."""
+    machine.blog.port_taken = True
+    machine.systemctl.restarts_failures = True
+
+    state = machine.deploy("test")
+
+    assert machine.systemctl.calls[-1] == ("stop", "example-blog")
+    assert not machine.systemctl.restart_pending
+    assert state.unit_status == testing.BlockedStatus(
+        f"ExampleBlog cannot serve: {PORT_TAKEN} (see `journalctl -u example-blog`)"
+    )
+
+
+def test_unit_properties_are_those_asked_for_with_their_values_whole(machine: MachineHarness):
+    machine.systemctl.failed = (2, "mode file holds 'a=b'")
+
+    assert systemd_workload.unit_properties("StatusText", "ExecMainStatus") == {
+        "StatusText": "mode file holds 'a=b'",
+        "ExecMainStatus": "2",
+    }
+
+
+def test_a_failed_show_after_a_failed_start_raises_its_own_error(machine: MachineHarness):
+    machine.systemctl.failing = {"enable", "show"}
+
+    with pytest.raises(subprocess.CalledProcessError) as raised:
+        systemd_workload.SystemdWorkload().start()
+
+    assert raised.value.cmd[:2] == ["systemctl", "show"]
+
+
+def test_workload_paths_are_the_machines_own():
+    assert systemd_workload.SystemdWorkload().path(MODE_FILE) == LocalPath(MODE_FILE)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand the mode file to another user")
+def test_a_rewritten_file_is_roots_and_world_readable_whatever_it_was(machine: MachineHarness):
+    """The blog runs as an unprivileged user: it must be able to read what it is given."""
+    state = machine.deploy("production")
+    path = machine.file(MODE_FILE)
+    path.write_text("garbled")
+    os.chown(path, 65534, 65534)
+    path.chmod(0o600)
+
+    machine.run(machine.ctx.on.update_status(), state)
+
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (0, 0, 0o644)
+    assert path.read_text() == "production\n"

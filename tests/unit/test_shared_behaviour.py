@@ -124,3 +124,18 @@ def test_a_hook_that_changes_nothing_leaves_ports_and_version_to_juju(harness: H
     assert (state.opened_ports, state.workload_version) == (frozenset(), "")
     assert (harness.starts, harness.stops) == (1, 0)
     assert state.unit_status == testing.ActiveStatus("serving in test mode")
+
+
+def test_the_log_says_what_a_reconcile_did_and_nothing_when_it_did_nothing(harness: Harness):
+    def reconciled() -> list[str]:
+        return [
+            line.message for line in harness.ctx.juju_log if line.message.startswith("reconciled")
+        ]
+
+    state = harness.deploy("test")
+    assert reconciled() == ["reconciled mode 'test': service started"]
+
+    state = harness.run(harness.ctx.on.config_changed(), with_mode(state, "production"))
+    state = harness.run(harness.ctx.on.update_status(), state)
+
+    assert reconciled()[1:] == ["reconciled mode 'production': service restarted"]
