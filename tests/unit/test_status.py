@@ -121,3 +121,13 @@ def test_blocked_status_never_hides_an_invalid_config(harness: Harness):
 
     assert state.unit_status.name == "blocked"
     assert "invalid mode 'prod'" in state.unit_status.message
+
+
+def test_an_invalid_mode_is_blocked_with_the_valid_ones_named(harness: Harness):
+    state = harness.deploy("test")
+
+    state = harness.run(harness.ctx.on.config_changed(), with_mode(state, "staging"))
+
+    assert state.unit_status == testing.BlockedStatus(
+        "invalid mode 'staging': set it to 'test' or 'production'"
+    )
