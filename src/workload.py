@@ -121,4 +121,10 @@ class ManagedFile:
     def apply(self) -> None:
         """Write the whole file (Pebble and ``write_text`` both replace it in one call)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(self.content, mode=FILE_MODE, user=FILE_OWNER, group=FILE_OWNER)
+        self.path.write_text(
+            self.content,
+            mode=FILE_MODE,
+            user=FILE_OWNER,
+            # Not mutated: without it pathops gives the file its user's own group, root's is root.
+            group=FILE_OWNER,  # pragma: no mutate
+        )

@@ -234,7 +234,7 @@ def test_the_reason_is_the_blogs_whole_line_even_if_it_quotes_the_prefix():
     [
         ("", "Pebble gave no reason"),
         ("cannot perform these tasks:\n- Stop (stopped)\n- Start (timed out)", "timed out"),
-        ("cannot perform the following tasks:\n- Start service failed", "Start service failed"),
+        ("cannot perform these tasks:\n- XDG_RUNTIME_DIR not set", "XDG_RUNTIME_DIR not set"),
     ],
     ids=["no-error-text", "last-line-in-parentheses", "last-line-as-is"],
 )
