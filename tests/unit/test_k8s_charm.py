@@ -249,13 +249,9 @@ def test_without_the_blogs_words_the_reason_is_pebbles_last_line(err: str, reaso
 def test_a_changed_check_alone_replaces_the_layer(k8s: K8sHarness):
     state = k8s.deploy()
     container = state.get_container("blog")
-    check = dict(pebble_workload.LAYER.checks[pebble_workload.CHECK_NAME].to_dict(), period="1m")
-    stale = ops.pebble.Layer(
-        {
-            "services": {SERVICE_NAME: pebble_workload.LAYER.services[SERVICE_NAME].to_dict()},
-            "checks": {pebble_workload.CHECK_NAME: check},
-        }
-    )
+    raw = pebble_workload.LAYER.to_dict()
+    raw.get("checks", {})[pebble_workload.CHECK_NAME]["period"] = "1m"
+    stale = ops.pebble.Layer(raw)
     layers = {pebble_workload.LAYER_NAME: stale}
     state = dataclasses.replace(
         state, containers={dataclasses.replace(container, layers=layers, check_infos=frozenset())}
