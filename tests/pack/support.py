@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 
-from tests.cache import cache_dir
+from nocloud.cache import cache_dir
 from tests.pack.host import find_python, find_uv, run
 from tools import pack
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cache import cache_dir
+from nocloud.cache import cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 INSIDE = "/root/example-blog"

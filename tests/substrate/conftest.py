@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.substrate import nspawn, pebble_pod
+from nocloud import nspawn, pebble_pod
 from tests.substrate.machine_blog import (
     PORT,
     MachineBlog,

@@ -1,6 +1,6 @@
 """The machine charm on a real systemd: drive its hooks and watch the service from outside.
 
-A :class:`MachineBlog` wraps a booted :class:`~tests.substrate.nspawn.Container`
+A :class:`MachineBlog` wraps a booted :class:`~nocloud.nspawn.Container`
 that has the project mounted read-only. It runs the charm's hooks inside (see
 :mod:`tests.substrate.machine_driver`) and observes the result only where an
 operator could: systemd's view of the unit (``systemctl show``, the journal,
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from tests.substrate import nspawn
-from tests.substrate.fake_juju import FakeJuju
+from nocloud import nspawn
+from nocloud.hook_tools import FakeJuju
 from tools.assemble import assemble
 
 PROJECT: Final = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ class MachineBlog:
     def hooks(self, mode: str, *events: str, design: str | None = None) -> list[dict[str, str]]:
         """Run charm hooks in order with ``mode`` configured; the unit status after each.
 
-        ``design`` names one of ``tests/unit/antipatterns.py``'s charms to run instead.
+        ``design`` names one of ``teaching/designs.py``'s charms to run instead.
         """
         chosen = ["--design", design] if design else []
         result = self.container.run(
@@ -232,7 +232,7 @@ class MachineBlog:
         self.container.run(
             [
                 *("systemd-run", f"--unit={SQUATTER_UNIT}", "--collect", "--quiet"),
-                *("/usr/bin/python3", "-I", "-S", f"{PROJECT_INSIDE}/tests/substrate/squatter.py"),
+                *("/usr/bin/python3", "-I", "-S", f"{PROJECT_INSIDE}/nocloud/squatter.py"),
                 *(str(PORT), SQUATTER_READY),
             ]
         )
@@ -334,7 +334,7 @@ class JujuUnit:
             config,
             seen_as=Path(JUJU_DIR, AGENT_DIR, "controller"),
             python=nspawn.VENV_PYTHON,
-            module_dir=f"{PROJECT_INSIDE}/tests/substrate",
+            module_dir=f"{PROJECT_INSIDE}/nocloud",
         )
 
     def juju_exec(self, script: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ Juju is emulated by ``ops.testing``: each EVENT (``install``,
 ``remove``) runs as one hook with the ``mode`` option set to MODE, or to
 the mode written after it (``config_changed:production``), so that one call
 can change the mode several times in quick succession. ``--design`` runs one of
-the tempting alternatives of ``tests/unit/antipatterns.py`` instead of the
+the tempting alternatives of ``teaching/designs.py`` instead of the
 machine charm. Nothing
 else is faked: ``ops.testing`` leaves the filesystem and subprocesses alone,
 so the charm reads and writes the container's real ``/etc/example_blog/mode``
@@ -37,9 +37,9 @@ def run_hooks(mode: str, events: list[str], design: str | None = None) -> list[d
     """Run ``events`` (``EVENT[:MODE]``) in order; the unit status after each."""
     charm = charm_class("machine")
     if design is not None:
-        from tests.unit import antipatterns
+        from teaching import designs
 
-        charm = antipatterns.machine(antipatterns.DESIGNS[design])
+        charm = designs.machine(designs.DESIGNS[design])
     ctx = testing.Context(charm, meta=metadata("machine"), config=config_options())
     reports: list[dict[str, str]] = []
     for spec in events:

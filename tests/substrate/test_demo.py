@@ -1,4 +1,4 @@
-"""The demo (``python -m tests.substrate.demo``) end to end, and what it leaves behind: nothing.
+"""The demo (``python -m tools.demo``) end to end, and what it leaves behind: nothing.
 
 Each run is a subprocess started as a process group of its own, as a
 terminal starts a job, inside a control group that the test makes for it and
@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.substrate import demo, machine_blog, nspawn, pebble_pod
+from nocloud import nspawn, pebble_pod
+from tests.substrate import machine_blog
+from tools import demo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PORTS = (demo.BLOG_PORT, demo.K8S_PORT)
@@ -143,7 +145,7 @@ class DemoRun:
         self.out: list[str] = []
         self.err: list[str] = []
         self._changed = threading.Condition()
-        command = [sys.executable, "-m", "tests.substrate.demo", *args]
+        command = [sys.executable, "-m", "tools.demo", *args]
         if self.groups:
             enter = " && ".join(f'echo $$ > "{group / "cgroup.procs"}"' for group in self.groups)
             command = ["sh", "-c", f'{enter} && exec "$@"', "demo", *command]

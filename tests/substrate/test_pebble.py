@@ -21,8 +21,8 @@ import ops
 import pytest
 from pebble_workload import CHECK_NAME, CONTAINER_NAME
 
-from tests.substrate import pebble_pod
-from tests.substrate.pebble_pod import KillPoint, Pod, Unit
+from nocloud import pebble_pod
+from nocloud.pebble_pod import KillPoint, Pod, Unit
 from workload import CODE_FILE, MODE_FILE, PORT, SERVICE_NAME, blog_code
 
 PEBBLE_READY = f"{CONTAINER_NAME}-pebble-ready"

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from nocloud import nspawn, pebble_pod
+from nocloud.pebble_pod import Unit
 from tests.integration import unit_commands as commands
-from tests.substrate import nspawn, pebble_pod
 from tests.substrate.machine_blog import JujuUnit, MachineBlog, machine_container
-from tests.substrate.pebble_pod import Unit
 
 # The hooks a deploy runs, then those the integration tests run by hand.
 DEPLOY = ("install", "config-changed", "start")

@@ -9,7 +9,7 @@ problems (unpinned actions, credentials left in the checkout, template
 injection, excessive permissions). Both must find nothing, and each is shown
 to find the fault it exists for in a deliberately broken copy, so a checker
 that silently checks nothing cannot pass. actionlint is built from its Go
-module (``tests.go_build``); zizmor comes from PyPI (the ``workflows`` group).
+module (``nocloud.go_build``); zizmor comes from PyPI (the ``workflows`` group).
 
 Skips, with the reason, where Go, shellcheck or zizmor is missing; where the
 tier is required (CI) a skip is a failure (``tests/conftest.py``).
@@ -25,8 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import go_build
-from tests.substrate import fake_juju
+from nocloud import go_build, hook_tools
 
 ACTIONLINT_MODULE = "github.com/rhysd/actionlint"
 ACTIONLINT_VERSION = "v1.7.12"
@@ -167,8 +166,8 @@ def test_the_emulated_hook_tools_in_shell_pass_shellcheck(tmp_path: Path):
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.skip("no shellcheck on PATH")
-    juju = fake_juju.FakeJuju(tmp_path, {"mode": "test"})
-    tools = [str(juju.tools_dir / name) for name in fake_juju.SHELL_TOOLS]
+    juju = hook_tools.FakeJuju(tmp_path, {"mode": "test"})
+    tools = [str(juju.tools_dir / name) for name in hook_tools.SHELL_TOOLS]
     result = run([shellcheck, *tools])
 
     assert (result.returncode, result.stdout) == (0, "")

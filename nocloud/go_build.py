@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.cache import cache_dir
+from nocloud.cache import cache_dir
 
 BUILD_TIMEOUT = 900.0
 COMMAND_TIMEOUT = 30.0

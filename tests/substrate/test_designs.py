@@ -1,6 +1,6 @@
 """The tempting alternatives on the real service managers: they fail where the unit tier says.
 
-``tests/unit/antipatterns.py``'s charms, on the shipped seam, run here as the
+``teaching/designs.py``'s charms, on the shipped seam, run here as the
 shipped charms do: on the machine, hooks inside a booted systemd container;
 on Kubernetes, dispatched by ``ops.main`` in an emulated pod next to a real
 Pebble, with the charm's memory either in the charm's directory (lost with
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.substrate import pebble_pod
+from nocloud import pebble_pod
+from nocloud.pebble_pod import HookFailedError, Unit
 from tests.substrate.machine_blog import MachineBlog
-from tests.substrate.pebble_pod import HookFailedError, Unit
 from tests.substrate.test_pebble import PEBBLE_READY, observe
 from workload import MODE_FILE
 
-ANTIPATTERNS = Path(__file__).resolve().parents[1] / "unit" / "antipatterns.py"
+DESIGNS = Path(__file__).resolve().parents[2] / "teaching" / "designs.py"
 REPEATS = 3
 
 
@@ -46,10 +46,8 @@ def stored_state_unit(
     request: pytest.FixtureRequest, pebble: Path, tmp_path: Path
 ) -> Iterator[Unit]:
     """The StoredState design as the pod's charm, its memory local or with the controller."""
-    entrypoint = ("./src/antipatterns.py", "k8s", "stored-state", request.param)
-    unit = Unit(
-        tmp_path, pebble, {"mode": "test"}, entrypoint=entrypoint, extra_src=(ANTIPATTERNS,)
-    )
+    entrypoint = ("./src/designs.py", "k8s", "stored-state", request.param)
+    unit = Unit(tmp_path, pebble, {"mode": "test"}, entrypoint=entrypoint, extra_src=(DESIGNS,))
     try:
         yield unit
     finally:

@@ -3,7 +3,7 @@
 What Kubernetes and Juju give the charm, and how it is reproduced here:
 
 **Pebble.** The real daemon, built from its Go module at a pinned version
-(:data:`PEBBLE_VERSION`) by :mod:`tests.go_build` (which says why it does not
+(:data:`PEBBLE_VERSION`) by :mod:`nocloud.go_build` (which says why it does not
 use ``go install``) and cached under ``${XDG_CACHE_HOME:-~/.cache}/example-blog/``.
 
 **The workload container.** A fresh, empty root directory (its own writable
@@ -80,9 +80,8 @@ from typing import IO, Any, TypeVar
 
 import ops
 
-from tests import go_build
-from tests.substrate import pod_init
-from tests.substrate.fake_juju import FakeJuju
+from nocloud import go_build, pod_init
+from nocloud.hook_tools import FakeJuju
 from tools.assemble import assemble
 
 PEBBLE_MODULE = "github.com/canonical/pebble"

@@ -3,7 +3,7 @@
 Run as root from the project's root, with the ``unit`` dependency group
 (``tox -e demo`` does both)::
 
-    python -m tests.substrate.demo [--hold [SECONDS]] [--k8s-port PORT]
+    python -m tools.demo [--hold [SECONDS]] [--k8s-port PORT]
 
 It brings up the two substrates of the substrate tests, deploys the blog
 through each charm's reconcile, toggles the mode (test, production, test),
@@ -13,12 +13,12 @@ started it so far, and the ``start_id`` the blog reports on ``/health`` (new
 for every process start).
 
 * **machine**: systemd booted in a ``systemd-nspawn`` container
-  (:mod:`tests.substrate.nspawn`); the hooks run inside it under
+  (:mod:`nocloud.nspawn`); the hooks run inside it under
   ``ops.testing`` (:mod:`tests.substrate.machine_blog`). The container shares
   the host's network, so its blog answers on the host's ``127.0.0.1:8080``.
   Starts are systemd's "started" journal messages for the unit, over all boots.
 * **k8s**: Pebble as PID 1 of an emulated pod, the assembled charm dispatched
-  as Juju does (:mod:`tests.substrate.pebble_pod`). The pod has a network
+  as Juju does (:mod:`nocloud.pebble_pod`). The pod has a network
   namespace of its own; :class:`PodForward` relays the host's
   ``127.0.0.1:8081`` to the blog in it. Starts are the start tasks in
   Pebble's changes, over all pods.
@@ -33,7 +33,7 @@ Everything is torn down however the demo ends: normally, on an error, or on
 SIGINT, SIGTERM or SIGHUP. A signal stops the demo after the step in
 progress (a second or two; see :class:`SignalGuard`), and nothing interrupts
 the teardown, which is bounded. As a last resort the demo runs in a control
-group of its own (:class:`tests.substrate.nspawn.Confinement`) and kills
+group of its own (:class:`nocloud.nspawn.Confinement`) and kills
 whatever is left in it at the end.
 
 Exit status: 0 when every step did what it must; 1 when one did not or
@@ -63,7 +63,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Final
 
-from tests.substrate import machine_blog, nspawn, pebble_pod
+from nocloud import nspawn, pebble_pod
+from tests.substrate import machine_blog
 from tests.substrate.machine_blog import MachineBlog
 
 # The blog listens on the same port on both substrates.
@@ -798,7 +799,7 @@ class Demo:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
-        prog="python -m tests.substrate.demo",
+        prog="python -m tools.demo",
         description="Deploy the blog with both charms on real service managers, on this machine.",
     )
     parser.add_argument(

@@ -60,7 +60,7 @@ from typing import Final, TextIO
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.cache import cache_dir
+from nocloud.cache import cache_dir
 
 SUITE: Final = "bookworm"
 DEBIAN_PACKAGES: Final = (

@@ -15,8 +15,8 @@ from typing import TypeVar
 import pytest
 from ops import testing
 
-from tests.unit import antipatterns
-from tests.unit.antipatterns import AlwaysRestartCharm, Design, StoredStateCharm
+from teaching import designs
+from teaching.designs import AlwaysRestartCharm, Design, StoredStateCharm
 from tests.unit.conftest import Harness, K8sHarness, MachineHarness, with_mode
 from tests.variants import charm_class, config_options, metadata
 from workload import MODE_FILE, StartFailedError
@@ -31,7 +31,7 @@ def running(harness: H, design: type[Design] | None) -> H:
     if design is None:
         charm = charm_class(variant)
     else:
-        charm = (antipatterns.machine if variant == "machine" else antipatterns.k8s)(design)
+        charm = (designs.machine if variant == "machine" else designs.k8s)(design)
     ctx = testing.Context(charm, meta=metadata(variant), config=config_options())
     return dataclasses.replace(harness, ctx=ctx)
 

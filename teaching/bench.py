@@ -2,12 +2,12 @@
 
 Run from the project's root, with the ``unit`` dependency group::
 
-    python -m tests.bench [--changes N] [--hooks N]
+    python -m teaching.bench [--changes N] [--hooks N]
 
 Prints three figures:
 
 1. **Restarts against the minimum needed**, per variant, for this charm and
-   the two tempting alternatives of ``tests/unit/antipatterns.py``, over one
+   the two tempting alternatives of ``teaching/designs.py``, over one
    scripted sequence of a few hundred events, hand edits, reboots and
    reschedules (seeded, so every run replays the same one). The minimum is
    the number of hooks that met a blog not serving the configured mode from
@@ -48,9 +48,9 @@ for path in ("src", "machine/src", "k8s/src", "tools"):
 import pytest  # noqa: E402
 from ops import testing  # noqa: E402
 
-from tests.substrate import pebble_pod  # noqa: E402
+from nocloud import pebble_pod  # noqa: E402
+from teaching import designs  # noqa: E402
 from tests.substrate.machine_blog import MachineBlog, machine_container, machine_root  # noqa: E402
-from tests.unit import antipatterns  # noqa: E402
 from tests.unit.conftest import (  # noqa: E402
     Harness,
     K8sHarness,
@@ -96,9 +96,9 @@ def harness_for(variant: str, root: Path, monkeypatch: pytest.MonkeyPatch, desig
     )
     if design == "this":
         return harness
-    wrap = antipatterns.machine if variant == "machine" else antipatterns.k8s
+    wrap = designs.machine if variant == "machine" else designs.k8s
     ctx = testing.Context(
-        wrap(antipatterns.DESIGNS[design]), meta=metadata(variant), config=config_options()
+        wrap(designs.DESIGNS[design]), meta=metadata(variant), config=config_options()
     )
     harness.ctx = ctx
     return harness
