@@ -77,8 +77,7 @@ def assemble(variant: str, dest: Path, root: Path = ROOT) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for name in COPIED:
-        if (root / name).exists():
-            shutil.copy2(root / name, dest / name)
+        shutil.copy2(root / name, dest / name)
     (dest / "metadata.yaml").write_text(
         f"# Assembled from metadata.yaml and {variant}/metadata.yaml; edit those.\n"
         + yaml.safe_dump(metadata, sort_keys=False),

@@ -15,10 +15,12 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pytest_operator.plugin import OpsTest
 
+from tests.integration import readme_commands
 from tests.integration import unit_commands as commands
 
 # One juju CLI call (a hook run through juju exec included).
@@ -130,6 +132,27 @@ class DeployedBlog:
         app = self.ops_test.model.applications[self.app]
         await bounded(app.set_config({"mode": mode}), f"setting mode={mode}")
         await self.settle(message=f"serving in {mode} mode")
+
+    async def deploy_as_the_readme_says(self, variant: str, charm: Path) -> None:
+        """Deploy ``charm`` with the README's own ``juju deploy``; return once Juju knows the unit.
+
+        The README's command sets no config, so the unit starts in the default mode.
+        """
+        model = self.ops_test.model
+        assert model is not None
+        await juju(self.ops_test, *readme_commands.deploy_command(variant, charm))
+        await model.block_until(
+            lambda: bool(self.app in model.applications and model.applications[self.app].units),
+            timeout=SETTLE_TIMEOUT,
+        )
+
+    async def configure_as_the_readme_says(self) -> str:
+        """Run the README's ``juju config`` for this application; the mode it sets."""
+        command = readme_commands.config_command(self.app)
+        await juju(self.ops_test, *command)
+        (mode,) = (word.split("=", 1)[1] for word in command if word.startswith("mode="))
+        await self.settle(message=f"serving in {mode} mode")
+        return mode
 
     def status_message(self) -> str:
         """The unit's workload status message."""

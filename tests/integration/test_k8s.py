@@ -34,7 +34,6 @@ from tests.integration.juju_helpers import (
 pytestmark = pytest.mark.k8s
 APP = "example-blog-k8s"
 POD = f"{APP}-0"
-IMAGE = "ubuntu/python:3.12-24.04_stable"
 NOT_FOUND = 404
 
 
@@ -114,17 +113,21 @@ async def assert_fresh_pod_started_once(
 async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
     assert ops_test.model is not None
     charm = await charm_for(ops_test, "k8s")
-    await bounded(
-        ops_test.model.deploy(
-            charm, application_name=APP, config={"mode": "test"}, resources={"blog-image": IMAGE}
-        ),
-        f"deploying {APP}",
-    )
+    await blog.deploy_as_the_readme_says("k8s", charm)
     await blog.settle(message="serving in test mode")
 
     assert (await blog.health())["mode"] == "test"
     assert await blog.starts() == 1
     assert await blog.run(commands.pebble_mode_file()) == "test\n"
+
+
+async def test_readme_configure_command_restarts_once(blog: DeployedBlog):
+    starts = await blog.starts()
+    mode = await blog.configure_as_the_readme_says()
+
+    assert mode == "production"
+    assert (await blog.health())["mode"] == mode
+    assert await blog.starts() == starts + 1
 
 
 async def test_repeated_hooks_add_no_start(blog: DeployedBlog):

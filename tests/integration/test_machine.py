@@ -19,7 +19,6 @@ from tests.integration.juju_helpers import (
     assert_invalid_mode_blocks_and_changes_nothing,
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
-    bounded,
     poll_until,
     tried_juju,
 )
@@ -46,10 +45,7 @@ async def blog(ops_test: OpsTest) -> DeployedBlog:
 async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
     assert ops_test.model is not None
     charm = await charm_for(ops_test, "machine")
-    await bounded(
-        ops_test.model.deploy(charm, application_name=APP, config={"mode": "test"}),
-        f"deploying {APP}",
-    )
+    await blog.deploy_as_the_readme_says("machine", charm)
     await blog.settle(message="serving in test mode")
 
     health = await blog.health()
@@ -58,6 +54,15 @@ async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
     assert str(health["pid"]) == unit["MainPID"]
     assert await blog.starts() == 1
     assert await blog.run(commands.machine_mode_file()) == "test\n"
+
+
+async def test_readme_configure_command_restarts_once(blog: DeployedBlog):
+    starts = await blog.starts()
+    mode = await blog.configure_as_the_readme_says()
+
+    assert mode == "production"
+    assert (await blog.health())["mode"] == mode
+    assert await blog.starts() == starts + 1
 
 
 async def test_repeated_hooks_add_no_start(blog: DeployedBlog):
