@@ -17,6 +17,8 @@ from tests.integration import readme_commands
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 LIMIT = 8192
+# Where the tests deploy from, instead of the user's ./build/ file.
+CHARM = "/srv/charms/x.charm"
 # Every section of the README and its budget in bytes (the title and intro first).
 BUDGETS = {
     "": 500,
@@ -77,15 +79,15 @@ def test_no_command_the_readme_gives_runs_a_program_under_tests():
 @pytest.mark.parametrize(
     ("variant", "expected"),
     [
-        ("machine", ["deploy", "/tmp/x.charm"]),
+        ("machine", ["deploy", CHARM]),
         (
             "k8s",
-            ["deploy", "/tmp/x.charm", "--resource", "blog-image=ubuntu/python:3.12-24.04_stable"],
+            ["deploy", CHARM, "--resource", "blog-image=ubuntu/python:3.12-24.04_stable"],
         ),
     ],
 )
 def test_the_integration_tier_deploys_with_the_readmes_command(variant: str, expected: list[str]):
-    assert readme_commands.deploy_command(variant, "/tmp/x.charm") == expected
+    assert readme_commands.deploy_command(variant, CHARM) == expected
 
 
 @pytest.mark.parametrize("application", ["example-blog", "example-blog-k8s"])
@@ -99,5 +101,7 @@ def test_the_integration_tier_configures_with_the_readmes_command(application: s
 
 def test_a_readme_without_the_deploy_command_fails_the_integration_tier_loudly():
     readme = README.read_text(encoding="utf-8").replace("example-blog-k8s_amd64.charm", "x")
-    with pytest.raises(LookupError, match="has 0 `juju deploy ./build/example-blog-k8s"):
-        readme_commands.deploy_command("k8s", "/tmp/x.charm", readme)
+    with pytest.raises(
+        LookupError, match=re.escape("has 0 `juju deploy ./build/example-blog-k8s")
+    ):
+        readme_commands.deploy_command("k8s", CHARM, readme)
