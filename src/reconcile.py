@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 
-from workload import CODE_FILE, MODE_FILE, ManagedFile, Piece, Workload, blog_code
+from workload import CODE_FILE, MODE_FILE, ManagedFile, ServiceInput, Workload, blog_code
 
 
 class Outcome(enum.Enum):
@@ -36,18 +36,18 @@ def reconcile(workload: Workload, mode: str) -> Outcome:
     Every input is read before anything is touched, and every stale one is
     written: there is no short-circuit that could leave a later input stale.
     """
-    pieces: list[Piece] = [
+    inputs: list[ServiceInput] = [
         ManagedFile(workload.path(CODE_FILE), blog_code()),
         workload.service_definition(),
         ManagedFile(workload.path(MODE_FILE), f"{mode}\n"),
     ]
-    stale = [piece for piece in pieces if not piece.is_current()]
+    stale = [each for each in inputs if not each.is_current()]
     running = workload.is_running()
     if running and not stale:
         return Outcome.UNCHANGED
     if running:
         workload.stop()
-    for piece in stale:
-        piece.apply()
+    for each in stale:
+        each.apply()
     workload.start()
     return Outcome.RESTARTED if running else Outcome.STARTED

@@ -36,7 +36,7 @@ def blog_code() -> str:
     return pathlib.Path(example_blog.__file__).read_text(encoding="utf-8")  # pragma: no mutate
 
 
-class Piece(Protocol):
+class ServiceInput(Protocol):
     """One input of the service: a file, or its definition in the service manager."""
 
     def is_current(self) -> bool:
@@ -71,7 +71,7 @@ class Workload(Protocol):
         """The path at ``location`` in the workload's filesystem."""
         ...
 
-    def service_definition(self) -> Piece:
+    def service_definition(self) -> ServiceInput:
         """The service as the service manager should know it."""
         ...
 

@@ -21,7 +21,7 @@ from workload import COMMAND, PORT, SERVICE_NAME, StartFailedError
 CONTAINER_NAME: Final = "blog"
 LAYER_NAME: Final = "example-blog"
 CHECK_NAME: Final = "blog-alive"
-# The image's unprivileged user (see README: the workload image).
+# The image's unprivileged user (see docs/workload.md).
 SERVICE_USER: Final = "_daemon_"
 
 LAYER: Final = ops.pebble.Layer(
@@ -70,7 +70,7 @@ def describe_failure(error: ops.pebble.ChangeError) -> str:
 
 
 @dataclass(frozen=True)
-class PebbleLayer:
+class PebbleServiceDefinition:
     """The service and its health check as Pebble's plan should hold them."""
 
     container: ops.Container
@@ -111,9 +111,9 @@ class PebbleWorkload:
         """A path in the workload container."""
         return ContainerPath(location, container=self.container)
 
-    def service_definition(self) -> PebbleLayer:
+    def service_definition(self) -> PebbleServiceDefinition:
         """The Pebble layer."""
-        return PebbleLayer(self.container)
+        return PebbleServiceDefinition(self.container)
 
     def is_running(self) -> bool:
         """Whether Pebble reports the service active (absent from the plan counts as not)."""
