@@ -175,6 +175,16 @@ class DeployedBlog:
         await poll_until(upgraded, f"{self.unit} running the refreshed charm")
 
 
+async def assert_readme_configure_restarts_once(blog: DeployedBlog) -> None:
+    """The README's ``juju config`` switches the blog to production with exactly one start."""
+    starts = await blog.starts()
+    mode = await blog.configure_as_the_readme_says()
+
+    assert mode == "production"
+    assert (await blog.health())["mode"] == mode
+    assert await blog.starts() == starts + 1
+
+
 async def assert_repeated_hooks_add_no_start(blog: DeployedBlog, hooks: tuple[str, ...]) -> None:
     """Hooks that find everything right must leave the running process alone."""
     before, starts = await blog.health(), await blog.starts()

@@ -17,6 +17,7 @@ from tests.integration.conftest import charm_for, require_model_type
 from tests.integration.juju_helpers import (
     DeployedBlog,
     assert_invalid_mode_blocks_and_changes_nothing,
+    assert_readme_configure_restarts_once,
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
     poll_until,
@@ -57,12 +58,7 @@ async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
 
 
 async def test_readme_configure_command_restarts_once(blog: DeployedBlog):
-    starts = await blog.starts()
-    mode = await blog.configure_as_the_readme_says()
-
-    assert mode == "production"
-    assert (await blog.health())["mode"] == mode
-    assert await blog.starts() == starts + 1
+    await assert_readme_configure_restarts_once(blog)
 
 
 async def test_repeated_hooks_add_no_start(blog: DeployedBlog):
