@@ -7,6 +7,9 @@ Pebble, with the charm's memory either in the charm's directory (lost with
 the pod, as by default) or kept by the controller (``use_juju_for_storage=True``,
 through ``state-get``/``state-set``). This charm's passing of the same steps
 is in ``test_systemd.py`` and ``test_pebble.py``.
+
+Part of the teaching material, kept here beside the fixtures it needs: it
+goes with it (``rm -r teaching tests/substrate/test_designs.py``).
 """
 
 from __future__ import annotations

@@ -1,459 +1,50 @@
-"""Fixtures that observe the service managers at their boundary.
+"""The charms as the unit tier runs them: the shared charm on the Workload fake, and each variant.
 
-Starts and stops are counted where the charm hands them to the service
-manager: the ``systemctl`` command lines (machine) and the Pebble start, stop,
-restart and replan calls (Kubernetes). Behind both stands one fake blog
-process, which reads its mode file when it starts, as the real one does, and
-answers the charm's ``/health`` request. Nothing here reads charm internals.
+* ``charm``: the shared charm class on the in-memory Workload fake
+  (``tests/support/workload_fake.py``), for the rules both variants share:
+  what to write, when to restart, what status to show.
+* ``machine``, ``k8s``: each variant through its own entrypoint, on
+  ``systemctl`` or Pebble faked at its calls
+  (``tests/support/service_managers.py``), for what only that variant does.
+* ``each_charm``: all three in turn, for the few runs that prove each
+  entrypoint wires the shared charm to its service manager end to end.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import getpass
-import os
-import shutil
-import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import ops
 import pytest
-from charmlibs.pathops import LocalPath
-from ops import testing
 
-import example_blog
-import health
-import workload
-from tests.variants import charm_class, config_options, metadata
-
-_real_run = subprocess.run
-
-
-def with_mode(state: testing.State, mode: str) -> testing.State:
-    """The same state with another value of the ``mode`` option."""
-    return dataclasses.replace(state, config={"mode": mode})
-
-
-PORT_TAKEN = f"cannot listen on port {workload.PORT}: Address already in use"
-
-
-@dataclass
-class FakeBlog:
-    """The blog process: the mode it read from its file when it last started, while it runs.
-
-    Like the real blog it reads its mode file only when it starts, exits on a
-    file that holds no valid mode, and cannot start while another process
-    holds its port (``port_taken``).
-    """
-
-    mode_file: Path
-    serving: str | None = None
-    port_taken: bool = False
-
-    def start(self) -> tuple[int, str] | None:
-        """Start anew; the exit status and reason when it cannot serve, else None."""
-        self.serving = None
-        try:
-            mode = example_blog.read_mode(self.mode_file)
-        except example_blog.ModeError as e:
-            return example_blog.EXIT_BAD_MODE, str(e)
-        if self.port_taken:
-            return example_blog.EXIT_CANNOT_LISTEN, PORT_TAKEN
-        self.serving = mode
-        return None
-
-    def stop(self) -> None:
-        """The process ends."""
-        self.serving = None
-
-    def health(self, port: int, timeout: float = health.HEALTH_TIMEOUT) -> health.Health | None:
-        """What ``health.read`` would get: an answer only while the blog serves."""
-        assert port == workload.PORT
-        assert 0 < timeout <= health.HEALTH_TIMEOUT
-        return health.Health(self.serving, "fake") if self.serving else None
-
-
-def _completed(
-    cmd: list[str], code: int, stdout: str, stderr: str, kwargs: dict[str, Any]
-) -> subprocess.CompletedProcess[Any]:
-    """What ``subprocess.run`` returns (or raises) for this result, with these arguments.
-
-    Output is there only when it was captured, and is text only when asked
-    for, as with the real call: a caller that forgets either gets what it
-    would get from a real ``systemctl``.
-    """
-    captured = kwargs.get("capture_output") or kwargs.get("stdout") == subprocess.PIPE
-    as_text = kwargs.get("text") or kwargs.get("universal_newlines")
-    out, err = (
-        ((stdout, stderr) if as_text else (stdout.encode(), stderr.encode()))
-        if captured
-        else (None, None)
-    )
-    if code and kwargs.get("check"):
-        raise subprocess.CalledProcessError(code, cmd, out, err)
-    return subprocess.CompletedProcess(cmd, code, out, err)
-
-
-@dataclass
-class FakeSystemctl:
-    """systemd as seen through ``systemctl``: records every call, keeps enabled and failed.
-
-    The unit is active while its blog runs; a start the blog does not survive
-    leaves the unit failed with the blog's reason as its status text, as
-    ``Type=notify`` and ``RestartPreventExitStatus=`` make the real one do, or,
-    with ``restarts_failures``, waiting for a restart it scheduled itself
-    (``auto-restart``, as after an exit status that ``Restart=on-failure``
-    retries). ``show`` reports the properties asked for, as the real one does.
-    Calls it was told to fail (``failing``) go to ``refused`` and change nothing.
-    """
-
-    blog: FakeBlog
-    enabled: bool = False
-    failed: tuple[int, str] | None = None
-    restarts_failures: bool = False
-    restart_pending: bool = False
-    failing: set[str] = field(default_factory=set)
-    calls: list[tuple[str, ...]] = field(default_factory=list)
-    refused: list[tuple[str, ...]] = field(default_factory=list)
-
-    @property
-    def active(self) -> bool:
-        """Whether the unit is active, that is its blog runs."""
-        return self.blog.serving is not None
-
-    @active.setter
-    def active(self, value: bool) -> None:
-        if value:
-            self.failed = self.blog.start()
-        else:
-            self.blog.stop()
-
-    def _start(self) -> int:
-        if self.active:
-            return 0
-        self.active = True
-        self.restart_pending = self.failed is not None and self.restarts_failures
-        return 1 if self.failed else 0
-
-    def _properties(self) -> dict[str, str]:
-        if self.failed is None:
-            state, sub = ("active", "running") if self.active else ("inactive", "dead")
-            return {
-                "ActiveState": state,
-                "SubState": sub,
-                "Result": "success",
-                "ExecMainStatus": "0",
-                "StatusText": "",
-            }
-        status, reason = self.failed
-        state, sub = ("activating", "auto-restart") if self.restart_pending else ("failed",) * 2
-        return {
-            "ActiveState": state,
-            "SubState": sub,
-            "Result": "exit-code",
-            "ExecMainStatus": str(status),
-            "StatusText": reason,
-        }
-
-    def _show(self, argv: tuple[str, ...]) -> str:
-        properties = self._properties()
-        wanted = [arg.split("=", 1)[1] for arg in argv if arg.startswith("--property=")]
-        return "".join(
-            f"{name}={properties[name]}\n" for name in wanted or properties if name in properties
-        )
-
-    def _answer(self, verb: str, argv: tuple[str, ...]) -> tuple[int, str]:
-        """Carry out one accepted call: its exit status and output."""
-        now = "--now" in argv
-        if verb == "is-active":
-            return (0 if self.active else 3), ""
-        if verb == "show":
-            return 0, self._show(argv)
-        if verb in ("start", "restart") or (verb == "enable" and now):
-            self.enabled = self.enabled or verb == "enable"
-            return self._start(), ""
-        elif verb == "enable":
-            self.enabled = True
-        elif verb in ("stop", "disable"):
-            self.enabled = self.enabled and verb != "disable"
-            if verb == "stop" or now:
-                self.active = False
-                self.restart_pending = False
-        return 0, ""
-
-    def __call__(self, cmd: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
-        if not (isinstance(cmd, list) and cmd and cmd[0] == "systemctl"):
-            return _real_run(cmd, *args, **kwargs)
-        argv = tuple(cmd[1:])
-        verb = next(arg for arg in argv if not arg.startswith("-"))
-        if verb in self.failing:
-            self.refused.append(argv)
-            code, stdout, stderr = 1, "", f"systemctl {verb} failed"
-        elif verb != "daemon-reload" and workload.SERVICE_NAME not in argv[argv.index(verb) + 1 :]:
-            # The blog's is the only unit this machine's charm may touch.
-            code, stdout, stderr = 5, "", f"unit not loaded: {argv}"
-        else:
-            self.calls.append(argv)
-            code, stdout = self._answer(verb, argv)
-            stderr = ""
-        return _completed(cmd, code, stdout, stderr, kwargs)
-
-    @property
-    def starts(self) -> int:
-        """How many times the service was started (``start``, ``restart`` or ``enable --now``)."""
-        return sum(
-            1
-            for argv in self.calls
-            if argv[0] in ("start", "restart") or (argv[0] == "enable" and "--now" in argv)
-        )
-
-    @property
-    def stops(self) -> int:
-        """How many times the service was stopped or restarted."""
-        return sum(1 for argv in self.calls if argv[0] in ("stop", "restart"))
-
-    def reboot(self) -> None:
-        """What a machine reboot does: enabled services come back up, the log starts anew."""
-        self.active = False
-        self.failed = None
-        self.active = self.enabled
-        self.calls.clear()
-
-
-@dataclass
-class Harness:
-    """One charm variant in ops.testing, with its workload files under a temporary root."""
-
-    root: Path
-    ctx: testing.Context[ops.CharmBase]
-    blog: FakeBlog
-
-    def file(self, location: str) -> Path:
-        """Where a workload path lives during the test."""
-        return self.root / location.lstrip("/")
-
-    def run(self, event: Any, state: testing.State) -> testing.State:
-        """Run one hook."""
-        return self.ctx.run(event, state)
-
-    def wipe(self) -> None:
-        """Forget the workload entirely, as if the unit were new."""
-        for child in self.root.iterdir():
-            shutil.rmtree(child)
-        self.blog.stop()
-
-    def fresh(self, mode: str) -> testing.State:
-        """The Juju state of a new unit with this mode configured."""
-        return testing.State(config={"mode": mode})
-
-    def deploy(self, mode: str = "test") -> testing.State:
-        """A fresh deploy: install, config-changed, start."""
-        state = self.fresh(mode)
-        for event in (self.ctx.on.install(), self.ctx.on.config_changed(), self.ctx.on.start()):
-            state = self.run(event, state)
-        return state
-
-    @property
-    def starts(self) -> int:
-        """Service starts the service manager was asked for so far."""
-        raise NotImplementedError
-
-    @property
-    def stops(self) -> int:
-        """Service stops the service manager was asked for so far."""
-        raise NotImplementedError
-
-
-@dataclass
-class MachineHarness(Harness):
-    """The machine charm, systemctl faked."""
-
-    systemctl: FakeSystemctl
-
-    def wipe(self) -> None:
-        """Also forget that the service was ever installed."""
-        super().wipe()
-        self.systemctl.enabled = False
-        self.systemctl.failed = None
-
-    @property
-    def starts(self) -> int:
-        """Starts seen by systemctl."""
-        return self.systemctl.starts
-
-    @property
-    def stops(self) -> int:
-        """Stops seen by systemctl."""
-        return self.systemctl.stops
-
-
-def fake_blog(root: Path, monkeypatch: pytest.MonkeyPatch) -> FakeBlog:
-    """The fake blog of a workload rooted at ``root``, answering the charm's health reads."""
-    blog = FakeBlog(root / workload.MODE_FILE.lstrip("/"))
-    monkeypatch.setattr(health, "read", blog.health)
-    return blog
+from tests.support.charm_run import CharmRun
+from tests.support.service_managers import (
+    K8sCharmRun,
+    MachineCharmRun,
+    k8s_charm_run,
+    machine_charm_run,
+)
+from tests.support.workload_fake import SharedCharmRun, shared_charm_run
 
 
 @pytest.fixture
-def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
-    """A machine whose root is ``tmp_path`` and whose systemd is a fake ``systemctl``."""
-    return machine_harness(tmp_path, monkeypatch)
-
-
-def machine_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
-    """The ``machine`` fixture's harness, for tests that make their own (state machines)."""
-    blog = fake_blog(tmp_path, monkeypatch)
-    fake = FakeSystemctl(blog)
-    monkeypatch.setattr(subprocess, "run", fake)
-    charm = charm_class("machine")
-    import systemd_workload
-
-    monkeypatch.setattr(
-        systemd_workload.SystemdWorkload,
-        "path",
-        lambda _self, location: LocalPath(tmp_path, location.lstrip("/")),
-    )
-    if os.geteuid() != 0:
-        # Only root can give files to root; unprivileged runs own them themselves.
-        monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
-    ctx = testing.Context(charm, meta=metadata("machine"), config=config_options())
-    return MachineHarness(tmp_path, ctx, blog, fake)
-
-
-@dataclass
-class PebbleCalls:
-    """Every Pebble call that can start or stop a service, in order."""
-
-    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-
-    @property
-    def starts(self) -> int:
-        """Starts, counting a restart as one."""
-        return sum(1 for name, _ in self.calls if name in ("start", "restart"))
-
-    @property
-    def stops(self) -> int:
-        """Stops, counting a restart as one."""
-        return sum(1 for name, _ in self.calls if name in ("stop", "restart"))
-
-    def names(self) -> list[str]:
-        """The calls' names, in order."""
-        return [name for name, _ in self.calls]
-
-
-@dataclass
-class K8sHarness(Harness):
-    """The Kubernetes charm, Pebble's start/stop calls recorded."""
-
-    pebble: PebbleCalls
-
-    def container(self, *, can_connect: bool = True, **kwargs: Any) -> testing.Container:
-        """The workload container, its filesystem mounted from the temporary root."""
-        mounts: dict[str, testing.Mount] = {}
-        for location in (workload.MODE_FILE, workload.CODE_FILE):
-            directory = self.file(location).parent
-            directory.mkdir(parents=True, exist_ok=True)
-            mounts[directory.name] = testing.Mount(
-                location=str(Path(location).parent), source=directory
-            )
-        return testing.Container("blog", can_connect=can_connect, mounts=mounts, **kwargs)
-
-    def fresh(self, mode: str) -> testing.State:
-        """A new pod: the workload container's Pebble is up but knows nothing yet."""
-        return testing.State(config={"mode": mode}, containers={self.container()})
-
-    def deploy(self, mode: str = "test") -> testing.State:
-        """A fresh deploy where Pebble answers only from pebble-ready on."""
-        state = testing.State(
-            config={"mode": mode}, containers={self.container(can_connect=False)}
-        )
-        for event in (self.ctx.on.install(), self.ctx.on.config_changed(), self.ctx.on.start()):
-            state = self.run(event, state)
-        state = connect(state)
-        return self.run(self.ctx.on.pebble_ready(state.get_container("blog")), state)
-
-    @property
-    def starts(self) -> int:
-        """Starts seen by Pebble."""
-        return self.pebble.starts
-
-    @property
-    def stops(self) -> int:
-        """Stops seen by Pebble."""
-        return self.pebble.stops
-
-
-def connect(state: testing.State, can_connect: bool = True) -> testing.State:
-    """The same state with Pebble in the workload container reachable (or not)."""
-    container = dataclasses.replace(state.get_container("blog"), can_connect=can_connect)
-    return dataclasses.replace(state, containers={container})
-
-
-def failed_start(status: int, reason: str) -> ops.pebble.ChangeError:
-    """The error Pebble gives for a service that exits right after it is started."""
-    now = "2026-01-01T00:00:00Z"
-    err = (
-        "cannot perform the following tasks:\n- Start service "
-        f'"{workload.SERVICE_NAME}" (service start attempt: exited quickly with code '
-        f"{status}, will restart)"
-    )
-    output = (
-        f"Most recent service output:\n    {now} [{workload.SERVICE_NAME}] example-blog: {reason}"
-    )
-    task: Any = {
-        "id": "1",
-        "kind": "start",
-        "summary": f'Start service "{workload.SERVICE_NAME}"',
-        "status": "Error",
-        "log": [output, f"{now} ERROR {err.splitlines()[-1]}"],
-        "progress": {"label": "", "done": 1, "total": 1},
-        "spawn-time": now,
-    }
-    change: Any = {
-        "id": "1",
-        "kind": "start",
-        "summary": task["summary"],
-        "status": "Error",
-        "ready": True,
-        "err": err,
-        "spawn-time": now,
-        "tasks": [task],
-    }
-    return ops.pebble.ChangeError(err, ops.pebble.Change.from_dict(change))
+def charm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SharedCharmRun:
+    """The shared charm on a fake workload rooted at ``tmp_path``."""
+    return shared_charm_run(tmp_path, monkeypatch)
 
 
 @pytest.fixture
-def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
+def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MachineCharmRun:
+    """The machine charm on a machine whose root is ``tmp_path``, its ``systemctl`` faked."""
+    return machine_charm_run(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def k8s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sCharmRun:
     """The Kubernetes charm, with every Pebble start/stop/restart/replan recorded."""
-    return k8s_harness(tmp_path, monkeypatch)
+    return k8s_charm_run(tmp_path, monkeypatch)
 
 
-def k8s_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
-    """The ``k8s`` fixture's harness, for tests that make their own (state machines)."""
-    calls = PebbleCalls()
-    blog = fake_blog(tmp_path, monkeypatch)
-    for name in ("start", "stop", "restart", "replan"):
-        original = getattr(ops.Container, name)
-
-        def spy(self: ops.Container, *args: Any, _name: str = name, _original: Any = original):
-            calls.calls.append((_name, args))
-            result = _original(self, *args)
-            if _name == "stop":
-                blog.stop()
-            elif _name in ("start", "restart") and (failure := blog.start()):
-                raise failed_start(*failure)
-            return result
-
-        monkeypatch.setattr(ops.Container, name, spy)
-    if os.geteuid() != 0:
-        monkeypatch.setattr(workload, "FILE_OWNER", getpass.getuser())
-    ctx = testing.Context(charm_class("k8s"), meta=metadata("k8s"), config=config_options())
-    return K8sHarness(tmp_path, ctx, blog, calls)
-
-
-@pytest.fixture(params=["machine", "k8s"])
-def harness(request: pytest.FixtureRequest) -> Harness:
-    """Each charm variant in turn, for behaviour both must share."""
+@pytest.fixture(params=["charm", "machine", "k8s"], ids=["fake", "machine", "k8s"])
+def each_charm(request: pytest.FixtureRequest) -> CharmRun:
+    """The shared charm on the fake, then each variant's entrypoint on its service manager."""
     return request.getfixturevalue(request.param)

@@ -15,7 +15,8 @@ from charmlibs.pathops import ContainerPath
 from ops import testing
 from pebble_workload import describe_failure
 
-from tests.unit.conftest import K8sHarness, connect, failed_start, with_mode
+from tests.support.charm_run import PORT_TAKEN, with_mode
+from tests.support.service_managers import K8sCharmRun, connect, failed_start
 from workload import CODE_FILE, MODE_FILE, SERVICE_NAME
 
 
@@ -26,7 +27,7 @@ def service_running(state: testing.State) -> bool:
     )
 
 
-def test_first_pebble_ready_defines_the_layer_and_starts_once(k8s: K8sHarness):
+def test_first_pebble_ready_defines_the_layer_and_starts_once(k8s: K8sCharmRun):
     state = k8s.deploy()
 
     assert k8s.pebble.names() == ["start"]
@@ -37,7 +38,7 @@ def test_first_pebble_ready_defines_the_layer_and_starts_once(k8s: K8sHarness):
     assert plan.checks[pebble_workload.CHECK_NAME].http == {"url": "http://localhost:8080/health"}
 
 
-def test_waits_while_pebble_is_unreachable(k8s: K8sHarness):
+def test_waits_while_pebble_is_unreachable(k8s: K8sCharmRun):
     state = testing.State(config={"mode": "test"}, containers={k8s.container(can_connect=False)})
 
     state = k8s.run(k8s.ctx.on.config_changed(), state)
@@ -47,7 +48,7 @@ def test_waits_while_pebble_is_unreachable(k8s: K8sHarness):
     assert k8s.pebble.names() == []
 
 
-def test_reachable_pebble_is_used_before_pebble_ready(k8s: K8sHarness):
+def test_reachable_pebble_is_used_before_pebble_ready(k8s: K8sCharmRun):
     state = testing.State(config={"mode": "production"}, containers={k8s.container()})
     state = k8s.run(k8s.ctx.on.config_changed(), state)
     state = k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
@@ -56,7 +57,7 @@ def test_reachable_pebble_is_used_before_pebble_ready(k8s: K8sHarness):
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
-def test_pebble_ready_again_touches_nothing(k8s: K8sHarness):
+def test_pebble_ready_again_touches_nothing(k8s: K8sCharmRun):
     state = k8s.deploy()
 
     k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
@@ -64,7 +65,7 @@ def test_pebble_ready_again_touches_nothing(k8s: K8sHarness):
     assert k8s.pebble.names() == ["start"]
 
 
-def test_changed_layer_restarts_once(k8s: K8sHarness):
+def test_changed_layer_restarts_once(k8s: K8sCharmRun):
     """The layer an older charm revision added is replaced, and the service restarted once."""
     state = k8s.deploy()
     container = state.get_container("blog")
@@ -100,7 +101,7 @@ def reschedule_orders() -> list[Any]:
 
 @pytest.mark.parametrize(("order", "unreachable"), reschedule_orders())
 def test_pod_reschedule_starts_once_in_any_order(
-    k8s: K8sHarness, order: tuple[str, ...], unreachable: int
+    k8s: K8sCharmRun, order: tuple[str, ...], unreachable: int
 ):
     """A new pod: empty workload filesystem, empty Pebble plan, no charm state at all."""
     state = testing.State(config={"mode": "production"}, containers={k8s.container()})
@@ -117,7 +118,7 @@ def test_pod_reschedule_starts_once_in_any_order(
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
-def test_container_restart_then_pebble_ready_starts_once(k8s: K8sHarness, tmp_path: Path):
+def test_container_restart_then_pebble_ready_starts_once(k8s: K8sCharmRun, tmp_path: Path):
     """A workload container restart: new filesystem, new Pebble, only start and pebble-ready."""
     state = k8s.deploy("production")
     for path in sorted(tmp_path.rglob("*"), reverse=True):
@@ -136,7 +137,7 @@ def test_container_restart_then_pebble_ready_starts_once(k8s: K8sHarness, tmp_pa
 
 @pytest.mark.parametrize("running", [False, True], ids=["new-pod", "toggle"])
 def test_pebble_drops_between_the_read_and_the_write(
-    k8s: K8sHarness, monkeypatch: pytest.MonkeyPatch, running: bool
+    k8s: K8sCharmRun, monkeypatch: pytest.MonkeyPatch, running: bool
 ):
     """Pebble goes away after the charm read the files and before it writes them.
 
@@ -168,7 +169,7 @@ def test_pebble_drops_between_the_read_and_the_write(
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
-def test_pebble_api_error_waits_too(k8s: K8sHarness, monkeypatch: pytest.MonkeyPatch):
+def test_pebble_api_error_waits_too(k8s: K8sCharmRun, monkeypatch: pytest.MonkeyPatch):
     def refuse(*args: object, **kwargs: object):
         raise ops.pebble.APIError({}, 500, "Internal Server Error", "busy")
 
@@ -187,7 +188,7 @@ def test_pebble_api_error_waits_too(k8s: K8sHarness, monkeypatch: pytest.MonkeyP
     ids=["reset", "disconnected"],
 )
 def test_pebble_dying_while_it_holds_a_request_waits_too(
-    k8s: K8sHarness, monkeypatch: pytest.MonkeyPatch, error: Exception
+    k8s: K8sCharmRun, monkeypatch: pytest.MonkeyPatch, error: Exception
 ):
     """A Pebble that dies mid-request drops the connection, which ops does not wrap."""
 
@@ -202,14 +203,16 @@ def test_pebble_dying_while_it_holds_a_request_waits_too(
     assert state.unit_status == testing.WaitingStatus("waiting for the workload's service manager")
 
 
-def test_failed_start_is_stopped_so_pebble_does_not_retry_it_forever(k8s: K8sHarness):
+def test_failed_start_is_stopped_so_pebble_does_not_retry_it_forever(k8s: K8sCharmRun):
     k8s.blog.port_taken = True
 
     state = k8s.deploy("test")
 
     assert k8s.pebble.names() == ["start", "stop"]
     assert not service_running(state)
-    assert state.unit_status.name == "blocked"
+    assert state.unit_status == testing.BlockedStatus(
+        f"ExampleBlog cannot serve: {PORT_TAKEN} (see `pebble logs example-blog`)"
+    )
 
 
 def test_failure_reason_without_the_blogs_words_is_pebbles():
@@ -246,7 +249,7 @@ def test_without_the_blogs_words_the_reason_is_pebbles_last_line(err: str, reaso
     assert describe_failure(ops.pebble.ChangeError(err, error.change)) == reason
 
 
-def test_a_changed_check_alone_replaces_the_layer(k8s: K8sHarness):
+def test_a_changed_check_alone_replaces_the_layer(k8s: K8sCharmRun):
     state = k8s.deploy()
     container = state.get_container("blog")
     raw = pebble_workload.LAYER.to_dict()
@@ -263,7 +266,7 @@ def test_a_changed_check_alone_replaces_the_layer(k8s: K8sHarness):
     assert state.get_container("blog").plan.checks[pebble_workload.CHECK_NAME].period == "10s"
 
 
-def test_an_event_that_does_not_reconcile_waits_while_pebble_is_away(k8s: K8sHarness):
+def test_an_event_that_does_not_reconcile_waits_while_pebble_is_away(k8s: K8sCharmRun):
     """A hook the charm does not reconcile on (``stop``, as the pod goes) still tells the truth."""
     state = k8s.deploy()
     container = state.get_container("blog")

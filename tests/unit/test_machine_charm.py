@@ -10,11 +10,12 @@ import systemd_workload
 from charmlibs.pathops import LocalPath
 from ops import testing
 
-from tests.unit.conftest import PORT_TAKEN, MachineHarness, with_mode
+from tests.support.charm_run import PORT_TAKEN, with_mode
+from tests.support.service_managers import MachineCharmRun
 from workload import CODE_FILE, MODE_FILE
 
 
-def test_deploy_installs_an_enabled_hardened_unit(machine: MachineHarness):
+def test_deploy_installs_an_enabled_hardened_unit(machine: MachineCharmRun):
     machine.deploy()
 
     assert machine.file(systemd_workload.UNIT_FILE).read_text() == systemd_workload.UNIT_TEXT
@@ -23,7 +24,7 @@ def test_deploy_installs_an_enabled_hardened_unit(machine: MachineHarness):
     assert machine.systemctl.enabled
 
 
-def test_install_reports_maintenance_while_it_runs(machine: MachineHarness):
+def test_install_reports_maintenance_while_it_runs(machine: MachineCharmRun):
     machine.run(machine.ctx.on.install(), testing.State())
 
     assert machine.ctx.unit_status_history[-1] == testing.MaintenanceStatus(
@@ -31,7 +32,7 @@ def test_install_reports_maintenance_while_it_runs(machine: MachineHarness):
     )
 
 
-def test_stop_comes_before_the_write_and_start_after(machine: MachineHarness):
+def test_stop_comes_before_the_write_and_start_after(machine: MachineCharmRun):
     state = machine.deploy()
     machine.systemctl.calls.clear()
 
@@ -41,7 +42,7 @@ def test_stop_comes_before_the_write_and_start_after(machine: MachineHarness):
     assert verbs == ["stop", "enable"]
 
 
-def test_reboot_adds_no_start(machine: MachineHarness):
+def test_reboot_adds_no_start(machine: MachineCharmRun):
     state = machine.deploy("production")
     machine.systemctl.reboot()
     assert machine.systemctl.active
@@ -53,7 +54,7 @@ def test_reboot_adds_no_start(machine: MachineHarness):
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
-def test_service_stopped_by_hand_is_started_not_restarted(machine: MachineHarness):
+def test_service_stopped_by_hand_is_started_not_restarted(machine: MachineCharmRun):
     state = machine.deploy()
     machine.systemctl.active = False
 
@@ -62,7 +63,7 @@ def test_service_stopped_by_hand_is_started_not_restarted(machine: MachineHarnes
     assert (machine.starts, machine.stops) == (2, 0)
 
 
-def test_changed_unit_file_is_reloaded_and_restarts_once(machine: MachineHarness):
+def test_changed_unit_file_is_reloaded_and_restarts_once(machine: MachineCharmRun):
     state = machine.deploy()
     machine.file(systemd_workload.UNIT_FILE).write_text("[Service]\nExecStart=/bin/false\n")
     machine.systemctl.calls.clear()
@@ -74,7 +75,7 @@ def test_changed_unit_file_is_reloaded_and_restarts_once(machine: MachineHarness
     assert (machine.starts, machine.stops) == (1, 1)
 
 
-def test_changed_code_file_restarts_once(machine: MachineHarness):
+def test_changed_code_file_restarts_once(machine: MachineCharmRun):
     state = machine.deploy()
     shipped = machine.file(CODE_FILE).read_text()
     machine.file(CODE_FILE).write_text("print('an older blog')\n")
@@ -87,7 +88,7 @@ def test_changed_code_file_restarts_once(machine: MachineHarness):
 
 @pytest.mark.parametrize("verb", ["stop", "enable"])
 def test_failing_systemctl_fails_the_hook_and_leaves_whole_files(
-    machine: MachineHarness, verb: str
+    machine: MachineCharmRun, verb: str
 ):
     """A systemctl failure fails the hook (Juju shows an error and retries it).
 
@@ -111,7 +112,7 @@ def test_failing_systemctl_fails_the_hook_and_leaves_whole_files(
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
-def test_status_reports_a_service_that_is_not_running(machine: MachineHarness):
+def test_status_reports_a_service_that_is_not_running(machine: MachineCharmRun):
     state = machine.deploy()
     machine.systemctl.active = False
 
@@ -120,7 +121,7 @@ def test_status_reports_a_service_that_is_not_running(machine: MachineHarness):
     assert state.unit_status == testing.MaintenanceStatus("ExampleBlog is not running")
 
 
-def test_remove_stops_disables_and_deletes_what_install_put_in_place(machine: MachineHarness):
+def test_remove_stops_disables_and_deletes_what_install_put_in_place(machine: MachineCharmRun):
     state = machine.deploy()
 
     machine.run(machine.ctx.on.remove(), state)
@@ -133,7 +134,7 @@ def test_remove_stops_disables_and_deletes_what_install_put_in_place(machine: Ma
     assert not machine.file(CODE_FILE).parent.exists()
 
 
-def test_remove_before_install_completed_does_not_fail(machine: MachineHarness):
+def test_remove_before_install_completed_does_not_fail(machine: MachineCharmRun):
     machine.run(machine.ctx.on.remove(), testing.State())
 
     assert not any(argv[0] == "disable" for argv in machine.systemctl.calls)
@@ -144,7 +145,7 @@ def test_remove_before_install_completed_does_not_fail(machine: MachineHarness):
     ("uid", "gid"), [(65534, 65534), (0, 65534), (65534, 0)], ids=["both", "group", "owner"]
 )
 def test_mode_file_taken_over_by_another_user_is_rewritten(
-    machine: MachineHarness, uid: int, gid: int
+    machine: MachineCharmRun, uid: int, gid: int
 ):
     """The blog trusts the file because only root can change it: another owner is a difference.
 
@@ -192,7 +193,7 @@ def test_failure_reason_comes_from_systemds_record(
 
 
 def test_a_failed_start_that_systemd_would_retry_is_called_off_and_blocked(
-    machine: MachineHarness,
+    machine: MachineCharmRun,
 ):
     """A restart systemd scheduled would only fail again, in a loop the charm cannot see."""
     machine.blog.port_taken = True
@@ -207,7 +208,7 @@ def test_a_failed_start_that_systemd_would_retry_is_called_off_and_blocked(
     )
 
 
-def test_unit_properties_are_those_asked_for_with_their_values_whole(machine: MachineHarness):
+def test_unit_properties_are_those_asked_for_with_their_values_whole(machine: MachineCharmRun):
     machine.systemctl.failed = (2, "mode file holds 'a=b'")
 
     assert systemd_workload.unit_properties("StatusText", "ExecMainStatus") == {
@@ -216,7 +217,7 @@ def test_unit_properties_are_those_asked_for_with_their_values_whole(machine: Ma
     }
 
 
-def test_a_failed_show_after_a_failed_start_raises_its_own_error(machine: MachineHarness):
+def test_a_failed_show_after_a_failed_start_raises_its_own_error(machine: MachineCharmRun):
     machine.systemctl.failing = {"enable", "show"}
 
     with pytest.raises(subprocess.CalledProcessError) as raised:
@@ -230,7 +231,7 @@ def test_workload_paths_are_the_machines_own():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand the mode file to another user")
-def test_a_rewritten_file_is_roots_and_world_readable_whatever_it_was(machine: MachineHarness):
+def test_a_rewritten_file_is_roots_and_world_readable_whatever_it_was(machine: MachineCharmRun):
     """The blog runs as an unprivileged user: it must be able to read what it is given."""
     state = machine.deploy("production")
     path = machine.file(MODE_FILE)

@@ -1,7 +1,9 @@
 """Hypothesis searches every sequence of Juju events, hand edits and failures for a wrong start.
 
-One ``RuleBasedStateMachine`` per variant drives the charm through the
-fake service manager and fake blog of ``conftest``: valid and invalid
+One ``RuleBasedStateMachine`` per variant drives the charm through its own
+entrypoint, on the faked service manager and fake blog of ``tests/support``
+(the shared rules meet each substrate's own disturbances here, so this
+search runs on the variants, not on the Workload fake): valid and invalid
 config, every event the charm sees, the mode file deleted, emptied or
 garbled by hand, a start that fails (another process on the blog's port),
 and per substrate a machine reboot, or a pod reschedule (fresh filesystem, no
@@ -33,53 +35,46 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from ops import testing
 
 from example_blog import MODES
-from tests.unit.conftest import (
-    Harness,
-    K8sHarness,
-    MachineHarness,
+from tests.support.charm_run import CharmRun, with_mode
+from tests.support.service_managers import (
+    K8sCharmRun,
+    MachineCharmRun,
     connect,
-    k8s_harness,
-    machine_harness,
-    with_mode,
+    k8s_charm_run,
+    machine_charm_run,
 )
 from workload import MODE_FILE
 
-settings.register_profile(
-    "default",
-    max_examples=25,
-    stateful_step_count=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "large",
-    max_examples=500,
-    stateful_step_count=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-H = TypeVar("H", bound=Harness)
+for profile, examples, steps in (("default", 25, 25), ("large", 500, 60)):
+    settings.register_profile(
+        profile,
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+R = TypeVar("R", bound=CharmRun)
 PROFILE = os.environ.get("EXAMPLE_BLOG_HYPOTHESIS_PROFILE", "default")
 
 CONFIGS = st.sampled_from([*MODES, "Test", " production", "prod", ""])
 DAMAGE = st.sampled_from(["deleted", "emptied", "garbled"])
 
 
-class CharmMachine(RuleBasedStateMachine, Generic[H]):
+class CharmStates(RuleBasedStateMachine, Generic[R]):
     """What both variants share; subclasses add their substrate's own disturbances."""
 
-    harness: H
+    charm: R
 
     def __init__(self) -> None:
         super().__init__()
         self._monkeypatch = pytest.MonkeyPatch()
         self._tmp = tempfile.TemporaryDirectory(prefix="example-blog-states-")
-        self.harness = self.make(Path(self._tmp.name), self._monkeypatch)
-        self.state = self.harness.deploy("test")
+        self.charm = self.make(Path(self._tmp.name), self._monkeypatch)
+        self.state = self.charm.deploy("test")
         self.mode = "test"  # what is configured, valid or not
         self.wanted = "test"  # the last valid mode: what the blog must end up serving
 
-    def make(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> H:
+    def make(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> R:
         raise NotImplementedError
 
     def teardown(self) -> None:
@@ -92,7 +87,7 @@ class CharmMachine(RuleBasedStateMachine, Generic[H]):
     # --- what a hook may do -----------------------------------------------------------------
 
     def mode_file(self) -> str | None:
-        path = self.harness.file(MODE_FILE)
+        path = self.charm.file(MODE_FILE)
         try:
             return path.read_text()
         except (OSError, UnicodeDecodeError):
@@ -101,12 +96,12 @@ class CharmMachine(RuleBasedStateMachine, Generic[H]):
     def hook(self, event: object) -> None:
         """Run one hook and check what it may have done."""
         needed = not (
-            self.harness.blog.serving == self.wanted
+            self.charm.blog.serving == self.wanted
             and (self.mode_file() or "").strip() == self.wanted
         )
-        before_file, before = self.mode_file(), self.harness.starts
-        self.state = self.harness.run(event, with_mode(self.state, self.mode))
-        started = self.harness.starts - before
+        before_file, before = self.mode_file(), self.charm.starts
+        self.state = self.charm.run(event, with_mode(self.state, self.mode))
+        started = self.charm.starts - before
         assert started <= (1 if needed else 0), (self.wanted, needed, started)
         if self.mode not in MODES:
             assert (started, self.mode_file()) == (0, before_file), "an invalid config acted"
@@ -118,15 +113,15 @@ class CharmMachine(RuleBasedStateMachine, Generic[H]):
         self.mode = value
         if value in MODES:
             self.wanted = value
-        self.hook(self.harness.ctx.on.config_changed())
+        self.hook(self.charm.ctx.on.config_changed())
 
     @rule(event=st.sampled_from(["update_status", "upgrade_charm", "start"]))
     def event(self, event: str) -> None:
-        self.hook(getattr(self.harness.ctx.on, event)())
+        self.hook(getattr(self.charm.ctx.on, event)())
 
     @rule(damage=DAMAGE)
     def damage_mode_file(self, damage: str) -> None:
-        path = self.harness.file(MODE_FILE)
+        path = self.charm.file(MODE_FILE)
         if damage == "deleted":
             path.unlink(missing_ok=True)
         elif path.parent.exists():
@@ -135,17 +130,17 @@ class CharmMachine(RuleBasedStateMachine, Generic[H]):
     @rule(taken=st.booleans())
     def port(self, taken: bool) -> None:
         """Another process takes the blog's port (its next start fails), or frees it."""
-        self.harness.blog.port_taken = taken
+        self.charm.blog.port_taken = taken
 
     @rule()
     def settle(self) -> None:
         """The cause of every failure removed, and one more hook: the unit must be right."""
-        self.harness.blog.port_taken = False
+        self.charm.blog.port_taken = False
         self.recover()
-        self.hook(self.harness.ctx.on.update_status())
+        self.hook(self.charm.ctx.on.update_status())
         if self.mode in MODES:
             assert self.mode_file() == f"{self.mode}\n"
-            assert self.harness.blog.serving == self.mode
+            assert self.charm.blog.serving == self.mode
             assert self.state.unit_status == testing.ActiveStatus(f"serving in {self.mode} mode")
         else:
             assert self.state.unit_status.name == "blocked"
@@ -154,38 +149,36 @@ class CharmMachine(RuleBasedStateMachine, Generic[H]):
         """Undo a substrate's own disturbance (Pebble back); nothing to do on a machine."""
 
 
-class MachineStates(CharmMachine[MachineHarness]):
+class MachineStates(CharmStates[MachineCharmRun]):
     """The machine charm, with reboots."""
 
-    def make(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> MachineHarness:
-        return machine_harness(root, monkeypatch)
+    def make(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> MachineCharmRun:
+        return machine_charm_run(root, monkeypatch)
 
     @rule()
     def reboot(self) -> None:
         """The enabled blog is started at boot by systemd, not the charm; then Juju runs start."""
-        self.harness.systemctl.reboot()
-        self.hook(self.harness.ctx.on.start())
+        self.charm.systemctl.reboot()
+        self.hook(self.charm.ctx.on.start())
 
 
-class K8sStates(CharmMachine[K8sHarness]):
+class K8sStates(CharmStates[K8sCharmRun]):
     """The Kubernetes charm, with pod reschedules and Pebble going away for a while."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pebble_up = True
 
-    def make(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> K8sHarness:
-        return k8s_harness(root, monkeypatch)
+    def make(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> K8sCharmRun:
+        return k8s_charm_run(root, monkeypatch)
 
     @rule()
     def reschedule(self) -> None:
         """A new pod: fresh filesystem and Pebble, no charm memory; Juju starts with upgrade."""
-        self.harness.wipe()
-        self.state = dataclasses.replace(
-            self.harness.fresh(self.wanted), stored_states=frozenset()
-        )
+        self.charm.wipe()
+        self.state = dataclasses.replace(self.charm.fresh(self.wanted), stored_states=frozenset())
         self.pebble_up = True
-        self.hook(self.harness.ctx.on.upgrade_charm())
+        self.hook(self.charm.ctx.on.upgrade_charm())
 
     @rule()
     def pebble_away(self) -> None:
@@ -195,7 +188,7 @@ class K8sStates(CharmMachine[K8sHarness]):
     @precondition(lambda self: self.pebble_up)
     @rule()
     def pebble_ready(self) -> None:
-        self.hook(self.harness.ctx.on.pebble_ready(self.state.get_container("blog")))
+        self.hook(self.charm.ctx.on.pebble_ready(self.state.get_container("blog")))
 
     def recover(self) -> None:
         if not self.pebble_up:

@@ -1,6 +1,9 @@
-"""The status tells what the blog itself answers, on both substrates, also when it cannot serve.
+"""The status tells what the blog itself answers, also when it cannot serve.
 
-Behind each service manager stands the fake blog of ``conftest``: it reads its
+The status is derived by the shared charm, so it is tested on the Workload
+fake; a blog that cannot start is also run through each variant's entrypoint,
+whose service manager reports the failure its own way. Behind every service
+manager stands the fake blog of ``tests/support/charm_run.py``: it reads its
 mode file when it starts and cannot start while its port is taken. The charm
 sees it only through its ``/health`` answer and what the service manager says.
 """
@@ -11,48 +14,46 @@ import pytest
 from ops import testing
 
 from health import Health
-from tests.unit.conftest import PORT_TAKEN, Harness, MachineHarness, with_mode
+from tests.support.charm_run import PORT_TAKEN, CharmRun, with_mode
+from tests.support.workload_fake import SharedCharmRun
 
-LOG_COMMANDS = {"machine": "journalctl -u example-blog", "k8s": "pebble logs example-blog"}
 
-
-def cannot_serve(harness: Harness) -> testing.BlockedStatus:
-    variant = "machine" if isinstance(harness, MachineHarness) else "k8s"
+def cannot_serve(run: CharmRun) -> testing.BlockedStatus:
     return testing.BlockedStatus(
-        f"ExampleBlog cannot serve: {PORT_TAKEN} (see `{LOG_COMMANDS[variant]}`)"
+        f"ExampleBlog cannot serve: {PORT_TAKEN} (see `{run.log_command}`)"
     )
 
 
-def test_port_taken_blocks_with_the_reason_and_retries_once_per_hook(harness: Harness):
-    harness.blog.port_taken = True
+def test_port_taken_blocks_with_the_reason_and_retries_once_per_hook(each_charm: CharmRun):
+    each_charm.blog.port_taken = True
 
-    state = harness.deploy("production")
+    state = each_charm.deploy("production")
 
-    assert state.unit_status == cannot_serve(harness)
-    for event in (harness.ctx.on.update_status(), harness.ctx.on.config_changed()):
-        starts = harness.starts
-        state = harness.run(event, state)
-        assert harness.starts == starts + 1, "one start per hook, no more"
-        assert state.unit_status == cannot_serve(harness)
-    assert harness.blog.serving is None
-    assert harness.file("/etc/example_blog/mode").read_text() == "production\n"
+    assert state.unit_status == cannot_serve(each_charm)
+    for event in (each_charm.ctx.on.update_status(), each_charm.ctx.on.config_changed()):
+        starts = each_charm.starts
+        state = each_charm.run(event, state)
+        assert each_charm.starts == starts + 1, "one start per hook, no more"
+        assert state.unit_status == cannot_serve(each_charm)
+    assert each_charm.blog.serving is None
+    assert each_charm.file("/etc/example_blog/mode").read_text() == "production\n"
 
-    harness.blog.port_taken = False
-    starts = harness.starts
-    state = harness.run(harness.ctx.on.update_status(), state)
+    each_charm.blog.port_taken = False
+    starts = each_charm.starts
+    state = each_charm.run(each_charm.ctx.on.update_status(), state)
 
-    assert harness.starts == starts + 1
+    assert each_charm.starts == starts + 1
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
 
 
 def test_a_running_blog_that_does_not_answer_is_not_active(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    charm: SharedCharmRun, monkeypatch: pytest.MonkeyPatch
 ):
     """Its manager says it runs (it is starting, or it hangs): still not Active."""
-    state = harness.deploy("test")
+    state = charm.deploy("test")
     monkeypatch.setattr("health.read", lambda *_args, **_kwargs: None)
 
-    state = harness.run(harness.ctx.on.update_status(), state)
+    state = charm.run(charm.ctx.on.update_status(), state)
 
     assert state.unit_status == testing.MaintenanceStatus(
         "ExampleBlog is running but not answering yet"
@@ -60,47 +61,49 @@ def test_a_running_blog_that_does_not_answer_is_not_active(
 
 
 def test_blog_killed_and_restarted_by_its_manager_gets_no_start_from_the_charm(
-    harness: Harness,
+    charm: SharedCharmRun,
 ):
-    state = harness.deploy("test")
-    harness.blog.stop()
-    harness.blog.start()  # the service manager's own restart, not the charm's
-    starts = harness.starts
+    state = charm.deploy("test")
+    charm.blog.stop()
+    charm.blog.start()  # the service manager's own restart, not the charm's
+    starts = charm.starts
 
-    state = harness.run(harness.ctx.on.update_status(), state)
+    state = charm.run(charm.ctx.on.update_status(), state)
 
-    assert harness.starts == starts
+    assert charm.starts == starts
     assert state.unit_status == testing.ActiveStatus("serving in test mode")
 
 
 def test_a_blog_still_in_the_old_mode_is_not_active(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    charm: SharedCharmRun, monkeypatch: pytest.MonkeyPatch
 ):
-    state = harness.deploy("test")
+    state = charm.deploy("test")
     monkeypatch.setattr("health.read", lambda *_args, **_kwargs: Health("production", "old"))
 
-    state = harness.run(harness.ctx.on.leader_elected(), state)
+    state = charm.run(charm.ctx.on.leader_elected(), state)
 
     assert state.unit_status == testing.MaintenanceStatus(
         "ExampleBlog still serves production mode"
     )
 
 
-def test_rapid_toggles_restart_once_each_and_end_active(harness: Harness):
-    state = harness.deploy("test")
+def test_rapid_toggles_restart_once_each_and_end_active(charm: SharedCharmRun):
+    state = charm.deploy("test")
     modes = ["production", "test"] * 3
 
     for mode in modes:
-        state = harness.run(harness.ctx.on.config_changed(), with_mode(state, mode))
+        state = charm.run(charm.ctx.on.config_changed(), with_mode(state, mode))
 
-    assert (harness.starts, harness.stops) == (1 + len(modes), len(modes))
+    assert (charm.starts, charm.stops) == (1 + len(modes), len(modes))
     assert state.unit_status == testing.ActiveStatus(f"serving in {modes[-1]} mode")
 
 
-def test_status_costs_one_health_read_per_hook(harness: Harness, monkeypatch: pytest.MonkeyPatch):
-    state = harness.deploy("test")
+def test_status_costs_one_health_read_per_hook(
+    charm: SharedCharmRun, monkeypatch: pytest.MonkeyPatch
+):
+    state = charm.deploy("test")
     reads: list[int] = []
-    answer = harness.blog.health
+    answer = charm.blog.health
 
     def counted(port: int, *args: float) -> Health | None:
         reads.append(port)
@@ -108,26 +111,50 @@ def test_status_costs_one_health_read_per_hook(harness: Harness, monkeypatch: py
 
     monkeypatch.setattr("health.read", counted)
 
-    harness.run(harness.ctx.on.update_status(), state)
+    charm.run(charm.ctx.on.update_status(), state)
 
     assert reads == [8080]
 
 
-def test_blocked_status_never_hides_an_invalid_config(harness: Harness):
-    harness.blog.port_taken = True
-    state = harness.deploy("test")
+def test_blocked_status_never_hides_an_invalid_config(charm: SharedCharmRun):
+    charm.blog.port_taken = True
+    state = charm.deploy("test")
 
-    state = harness.run(harness.ctx.on.config_changed(), with_mode(state, "prod"))
+    state = charm.run(charm.ctx.on.config_changed(), with_mode(state, "prod"))
 
     assert state.unit_status.name == "blocked"
     assert "invalid mode 'prod'" in state.unit_status.message
 
 
-def test_an_invalid_mode_is_blocked_with_the_valid_ones_named(harness: Harness):
-    state = harness.deploy("test")
+def test_an_invalid_mode_is_blocked_with_the_valid_ones_named(charm: SharedCharmRun):
+    state = charm.deploy("test")
 
-    state = harness.run(harness.ctx.on.config_changed(), with_mode(state, "staging"))
+    state = charm.run(charm.ctx.on.config_changed(), with_mode(state, "staging"))
 
     assert state.unit_status == testing.BlockedStatus(
         "invalid mode 'staging': set it to 'test' or 'production'"
     )
+
+
+@pytest.mark.parametrize("event", ["leader_elected", "stop"])
+def test_an_event_that_does_not_reconcile_waits_while_the_service_manager_is_away(
+    charm: SharedCharmRun, event: str
+):
+    """A hook the charm does not reconcile on still tells the truth, and touches nothing."""
+    state = charm.deploy()
+    charm.workload.reachable = False
+    charm.blog.stop()
+
+    state = charm.run(getattr(charm.ctx.on, event)(), state)
+
+    assert state.unit_status == testing.WaitingStatus("waiting for the workload's service manager")
+    assert (charm.starts, charm.stops) == (1, 0)
+
+
+def test_a_blog_that_stopped_on_its_own_is_reported_not_running(charm: SharedCharmRun):
+    state = charm.deploy()
+    charm.blog.stop()
+
+    state = charm.run(charm.ctx.on.leader_elected(), state)
+
+    assert state.unit_status == testing.MaintenanceStatus("ExampleBlog is not running")
