@@ -90,14 +90,18 @@ def context(charm: type[ops.CharmBase], variant: str) -> testing.Context[ops.Cha
     return testing.Context(charm, meta=metadata(variant), config=config_options())
 
 
-class CountsStartsAndStops(Protocol):
-    """A faked service manager, which counts the starts and stops it was handed."""
+class FakeServiceManager(Protocol):
+    """A faked service manager: it counts the starts and stops it was handed, and can forget."""
 
     @property
     def starts(self) -> int: ...
 
     @property
     def stops(self) -> int: ...
+
+    def forget(self) -> None:
+        """Forget the service, as the service manager of a new unit knows nothing of it."""
+        ...
 
 
 @dataclass
@@ -129,6 +133,7 @@ class CharmRun:
         for child in self.root.iterdir():
             shutil.rmtree(child)
         self.blog.stop()
+        self.service_manager().forget()
 
     def fresh(self, mode: str) -> testing.State:
         """The Juju state of a new unit with this mode configured."""
@@ -141,7 +146,7 @@ class CharmRun:
             state = self.run(event, state)
         return state
 
-    def service_manager(self) -> CountsStartsAndStops:
+    def service_manager(self) -> FakeServiceManager:
         """The fake that the charm hands its starts and stops to."""
         raise NotImplementedError
 

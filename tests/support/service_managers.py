@@ -169,6 +169,11 @@ class FakeSystemctl:
         """How many times the service was stopped or restarted."""
         return sum(1 for argv in self.calls if argv[0] in ("stop", "restart"))
 
+    def forget(self) -> None:
+        """A new machine's systemd: the service was never installed."""
+        self.enabled = False
+        self.failed = None
+
     def reboot(self) -> None:
         """What a machine reboot does: enabled services come back up, the log starts anew."""
         self.active = False
@@ -184,12 +189,6 @@ class MachineCharmRun(CharmRun):
     systemctl: FakeSystemctl
     variant = "machine"
     log_command = "journalctl -u example-blog"
-
-    def wipe(self) -> None:
-        """Also forget that the service was ever installed."""
-        super().wipe()
-        self.systemctl.enabled = False
-        self.systemctl.failed = None
 
     def service_manager(self) -> FakeSystemctl:
         """The fake systemctl."""
@@ -232,6 +231,9 @@ class PebbleCalls:
     def names(self) -> list[str]:
         """The calls' names, in order."""
         return [name for name, _ in self.calls]
+
+    def forget(self) -> None:
+        """Nothing to forget: a new pod's Pebble is the new state's container (``fresh``)."""
 
 
 @dataclass

@@ -86,6 +86,11 @@ class FakeWorkload:
         self.calls.append("stop")
         self.blog.stop()
 
+    def forget(self) -> None:
+        """A new unit's service manager: reachable, and knowing nothing of the service."""
+        self.defined = None
+        self.reachable = True
+
     @property
     def starts(self) -> int:
         """Starts handed to it."""
@@ -122,12 +127,6 @@ class SharedCharmRun(CharmRun):
     # The shared charm needs no container: the machine's metadata has none.
     variant = "machine"
     log_command = FakeWorkload.log_command
-
-    def wipe(self) -> None:
-        """Also forget the service definition and bring the service manager back."""
-        super().wipe()
-        self.workload.defined = None
-        self.workload.reachable = True
 
     def service_manager(self) -> FakeWorkload:
         """The fake workload, which is its own service manager."""
