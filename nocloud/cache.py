@@ -1,12 +1,16 @@
-"""The one place the test tiers keep what outlives a session (roots, Pebble, charmcraft)."""
+"""Where the harness keeps what outlives a session: machine roots, Pebble, other builds."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from nocloud.settings import CACHE_DIR_ENV, CACHE_NAME
+
 
 def cache_dir() -> Path:
-    """``${XDG_CACHE_HOME:-~/.cache}/example-blog``; each tier keys its own entries inside."""
+    """``$NOCLOUD_CACHE_DIR``, else ``${XDG_CACHE_HOME:-~/.cache}/nocloud``; users key entries."""
+    if chosen := os.environ.get(CACHE_DIR_ENV):
+        return Path(chosen)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "example-blog"
+    return Path(base) / CACHE_NAME

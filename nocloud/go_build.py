@@ -1,8 +1,8 @@
 """Build a Go program from its module at a pinned version, once, and cache the binary.
 
-The test tiers need two programs that no registry here ships as a binary:
-Pebble (the real service manager of the Kubernetes tier) and actionlint (the
-workflow checker). Both are Go modules. The documented ``go install
+Pebble, the real service manager of an emulated pod, is a Go module that no
+package registry ships as a binary; so are other tools a charm's tests may
+want (a workflow linter, say). The documented ``go install
 MODULE@VERSION`` also asks the module proxy for the module's version list (to
 look for a deprecation notice), and a proxy that serves the pinned version
 but refuses the list makes it fail; building inside a scratch module with
@@ -21,20 +21,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nocloud.cache import cache_dir
-
-BUILD_TIMEOUT = 900.0
-COMMAND_TIMEOUT = 30.0
-# Go 1.21 and later fetch the toolchain a module's go.mod asks for.
-MINIMUM_GO = (1, 21)
+from nocloud.settings import GO_BUILD_TIMEOUT, GO_COMMAND_TIMEOUT, MINIMUM_GO
 
 
 class GoBuildError(Exception):
     """The program cannot be built here; the message says why."""
 
 
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def _go_version(go: str) -> tuple[int, ...]:
     result = subprocess.run(
-        [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+        [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=GO_COMMAND_TIMEOUT
     )
     match = re.match(r"go(\d+)\.(\d+)", result.stdout.strip())
     return tuple(int(part) for part in match.groups()) if match else (0, 0)
@@ -54,11 +54,14 @@ def go_binary(
         return target
     go = shutil.which("go")
     if go is None:
-        raise GoBuildError(f"no `go` on PATH to build {name} {version} (needs Go >= 1.21)")
+        raise GoBuildError(
+            f"no `go` on PATH to build {name} {version} (needs Go >= {_dotted(MINIMUM_GO)})"
+        )
     go_version = _go_version(go)
     if go_version < MINIMUM_GO:
         raise GoBuildError(
-            f"Go {'.'.join(map(str, go_version))} cannot build {name} {version} (needs Go >= 1.21)"
+            f"Go {_dotted(go_version)} cannot build {name} {version}"
+            f" (needs Go >= {_dotted(MINIMUM_GO)})"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     # GOTOOLCHAIN=auto (unless set) lets a distribution's Go, which defaults to
@@ -78,7 +81,7 @@ def go_binary(
                     env=env,
                     capture_output=True,
                     text=True,
-                    timeout=BUILD_TIMEOUT,
+                    timeout=GO_BUILD_TIMEOUT,
                     check=False,
                 )
             except subprocess.TimeoutExpired:

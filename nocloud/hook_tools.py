@@ -4,35 +4,46 @@ ops talks to Juju only through environment variables and hook tools
 (``config-get``, ``status-set``, ...), which it runs as commands on PATH. This
 module is both the set of those tools and the controller state they share:
 
-* :class:`FakeJuju` is the test's handle: it holds the model's config, writes
+* :class:`HookTools` is the test's handle: it holds the model's config, writes
   the tools into a directory and reads back what the charm reported (unit
   status, opened ports, workload version, log lines).
 * The tools every hook calls (``config-get``, ``is-leader``, ``status-set``,
   ``juju-log``) are POSIX shell scripts using only shell builtins, each on a
   file of its own in the controller's directory. Juju's own tools are one
   compiled binary; an interpreter starting for each call would make every
-  hook's cost mostly the emulation's (``tox -e bench`` measures the charm's).
+  hook's cost mostly the emulation's, not the charm's.
 * The rest, called only when a hook changes something, are this module run
   as a tool (``main``): it answers one call from the state file named by
-  ``FAKE_JUJU_STATE``, with ``python -I -S`` (standard library only).
+  ``NOCLOUD_HOOK_STATE``, with ``python -I -S`` (standard library and
+  ``nocloud.settings`` only).
 
-Only the tools ops calls for this charm exist (and ``state-get``,
-``state-set``, ``state-delete``, for a charm that keeps its state with the
-controller); a call of any other fails the hook loudly (command not found).
+Only the tools that ops calls for a charm that sets its status, version and
+opened ports exist (and ``state-get``, ``state-set``, ``state-delete``, for a
+charm that keeps its state with the controller); a call of any other fails
+the hook loudly (command not found). No relation, storage, secret, action or
+network tool exists.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-STATE_ENV = "FAKE_JUJU_STATE"
-LOG_ENV = "FAKE_JUJU_LOG"
-SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# What ops 3.9 calls for this charm (found by running it) when a hook changes something.
+from nocloud.settings import (
+    JUJU_VERSION,
+    LOG_ENV,
+    MODEL_NAME,
+    MODEL_UUID,
+    STATE_ENV,
+    SYSTEM_PATH,
+)
+
+# What ops 3.9 calls (found by running a charm) when a hook sets a version or opens a port.
 TOOLS = ("application-version-set", "open-port", "opened-ports")
 # What ops calls to keep a charm's state with the controller.
 STATE_TOOLS = ("state-get", "state-set", "state-delete")
@@ -99,19 +110,18 @@ def _save(path: Path, state: dict[str, Any]) -> None:
 # context/context.go) with no hook name, and PATH with the hook tools first.
 # No JUJU_DISPATCH_PATH and no JUJU_WORKLOAD_NAME: no event is being run.
 # Values that name a real controller's sockets and addresses are stand-ins;
-# ops reads none of them.
+# ops reads none of them. The context id and the agent's socket name the unit
+# (see :meth:`HookTools.exec_environment`).
 EXEC_ENVIRONMENT = {
-    "JUJU_CONTEXT_ID": "example-blog/0-run-commands-1",
     "JUJU_HOOK_NAME": "",
-    "JUJU_AGENT_SOCKET_ADDRESS": "@/var/lib/juju/agents/unit-example-blog-0/agent.socket",
     "JUJU_AGENT_SOCKET_NETWORK": "unix",
-    "JUJU_MODEL_UUID": "00000000-0000-4000-8000-000000000000",
-    "JUJU_MODEL_NAME": "substrate",
+    "JUJU_MODEL_UUID": MODEL_UUID,
+    "JUJU_MODEL_NAME": MODEL_NAME,
     "JUJU_API_ADDRESSES": "",
     "JUJU_MACHINE_ID": "",
     "JUJU_PRINCIPAL_UNIT": "",
     "JUJU_AVAILABILITY_ZONE": "",
-    "JUJU_VERSION": "3.6.8",
+    "JUJU_VERSION": JUJU_VERSION,
     "CLOUD_API_VERSION": "",
     "JUJU_CHARM_HTTP_PROXY": "",
     "JUJU_CHARM_HTTPS_PROXY": "",
@@ -120,12 +130,13 @@ EXEC_ENVIRONMENT = {
 }
 
 
-class FakeJuju:
-    """The controller's view of one unit: its config in, its reports out.
+class HookTools:
+    """The hook tools of one unit, and the controller's view of it: its config in, its reports out.
 
     ``seen_as`` is where the hooks find ``directory``, when they run where it
-    is mounted elsewhere (inside a container), and ``python`` the interpreter
-    the tools run with there.
+    is mounted elsewhere (inside a container), ``python`` the interpreter the
+    tools run with there, and ``harness_path`` the directory that holds the
+    ``nocloud`` package there.
     """
 
     def __init__(
@@ -135,7 +146,7 @@ class FakeJuju:
         *,
         seen_as: Path | None = None,
         python: str = sys.executable,
-        module_dir: str = str(Path(__file__).resolve().parent),
+        harness_path: str = str(Path(__file__).resolve().parents[1]),
     ):
         self.directory = directory
         self.state_file = directory / "juju-state.json"
@@ -143,7 +154,7 @@ class FakeJuju:
         self.tools_dir = directory / "tools"
         self._seen_as = seen_as or directory
         self._python = python
-        self._module_dir = module_dir
+        self._harness_path = harness_path
         directory.mkdir(parents=True, exist_ok=True)
         _save(self.state_file, {"opened-ports": [], "workload-version": "", "charm-state": {}})
         self._write_config(dict(config))
@@ -164,9 +175,9 @@ class FakeJuju:
         script = (
             f"#!{self._python} -IS\n"
             "import sys\n"
-            f"sys.path.insert(0, {self._module_dir!r})\n"
-            "import fake_juju\n"
-            "sys.exit(fake_juju.main(sys.argv))\n"
+            f"sys.path.insert(0, {self._harness_path!r})\n"
+            "from nocloud import hook_tools\n"
+            "sys.exit(hook_tools.main(sys.argv))\n"
         )
         tools = dict.fromkeys(TOOLS, script) | SHELL_TOOLS
         # The charm state Juju keeps for ``use_juju_for_storage=True``: its values
@@ -216,11 +227,14 @@ class FakeJuju:
 
     def exec_environment(self, unit: str, charm_dir: Path | str) -> dict[str, str]:
         """The environment ``juju exec`` gives a command: a hook context with no event."""
+        agent = f"unit-{unit.replace('/', '-')}"
         return {
             "PATH": f"{self._seen_as / 'tools'}:{SYSTEM_PATH}",
             "LANG": "C.UTF-8",
             STATE_ENV: str(self._seen_as / self.state_file.name),
             LOG_ENV: str(self._seen_as / self.log_file.name),
+            "JUJU_CONTEXT_ID": f"{unit}-run-commands-1",
+            "JUJU_AGENT_SOCKET_ADDRESS": f"@/var/lib/juju/agents/{agent}/agent.socket",
             **EXEC_ENVIRONMENT,
             "CHARM_DIR": str(charm_dir),
             "JUJU_CHARM_DIR": str(charm_dir),
@@ -238,13 +252,27 @@ class FakeJuju:
             "JUJU_DISPATCH_PATH": f"hooks/{hook}",
             "JUJU_HOOK_NAME": hook,
             "JUJU_UNIT_NAME": unit,
-            "JUJU_MODEL_NAME": "substrate",
-            "JUJU_MODEL_UUID": "00000000-0000-4000-8000-000000000000",
-            "JUJU_VERSION": "3.6.8",
+            "JUJU_MODEL_NAME": MODEL_NAME,
+            "JUJU_MODEL_UUID": MODEL_UUID,
+            "JUJU_VERSION": JUJU_VERSION,
         }
         if hook.endswith("-pebble-ready"):
             env["JUJU_WORKLOAD_NAME"] = hook.removesuffix("-pebble-ready")
         return env
+
+
+def write_dispatch(charm_dir: Path, command: Sequence[str]) -> Path:
+    """The charm's ``dispatch``, as charmcraft writes it, running ``command`` in ``charm_dir``.
+
+    ``command`` is the interpreter that has the charm's dependencies, then the
+    charm's entrypoint (``./src/charm.py``) and any arguments.
+    """
+    dispatch = charm_dir / "dispatch"
+    dispatch.write_text(
+        f'#!/bin/sh\nJUJU_DISPATCH_PATH="${{JUJU_DISPATCH_PATH:-$0}}" exec {shlex.join(command)}\n'
+    )
+    dispatch.chmod(0o755)
+    return dispatch
 
 
 def _port_spec(args: list[str]) -> str:
@@ -299,7 +327,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(output)
         return 0
     if name not in TOOLS:
-        print(f"ERROR {name}: not a hook tool fake_juju emulates", file=sys.stderr)
+        print(f"ERROR {name}: not a hook tool nocloud emulates", file=sys.stderr)
         return 1
     answer = _answer(name, args, state)
     _save(path, state)

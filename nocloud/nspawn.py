@@ -1,17 +1,17 @@
 """A real, booted systemd in a ``systemd-nspawn`` container, for tests and demos.
 
-Why a container at all: the machine charm's promise ("restart only on a real
-change, never after a reboot") is about what systemd does, and a fake
-``systemctl`` can only agree with the charm's own idea of systemd. A booted
-container runs the real service manager, with real unit files, real
-``enable``/``start`` semantics and a real power cycle, in about a second and
-without touching the host's services.
+Why a container at all: what a machine charm promises about its service
+("restart only on a real change, never after a reboot", say) is about what
+systemd does, and a fake ``systemctl`` can only agree with the charm's own
+idea of systemd. A booted container runs the real service manager, with real
+unit files, real ``enable``/``start`` semantics and a real power cycle, in
+about a second and without touching the host's services.
 
 Why these choices:
 
 * **A cached Debian root.** ``debootstrap`` takes about a minute, so the root
   (Debian packages plus a venv with the Python packages the charm code needs)
-  is built once under ``${XDG_CACHE_HOME:-~/.cache}/example-blog/`` and keyed
+  is built once under the cache (:func:`nocloud.cache.cache_dir`) and keyed
   on everything that goes into it: a different package list or requirement
   pin builds a new root instead of reusing a stale one.
 * **An overlay per container.** The cached root is only ever the lower layer
@@ -61,38 +61,26 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from nocloud.cache import cache_dir
+from nocloud.settings import (
+    BOOT_TIMEOUT,
+    DEBIAN_MIRROR_ENV,
+    DEBIAN_PACKAGES,
+    DEBOOTSTRAP_TIMEOUT,
+    DEFAULT_MIRROR,
+    HOST_CA_IN_CONTAINER,
+    KILL_TIMEOUT,
+    PASSED_TO_PIP,
+    PIP_TIMEOUT,
+    POWEROFF_TIMEOUT,
+    ROOT_FORMAT,
+    ROOT_RECORD,
+    RUN_TIMEOUT,
+    SUITE,
+    SYSTEM_PATH,
+    VENV,
+    VENV_PYTHON,
+)
 
-SUITE: Final = "bookworm"
-DEBIAN_PACKAGES: Final = (
-    "systemd",
-    "systemd-sysv",
-    "dbus",
-    "python3",
-    "python3-venv",
-    "ca-certificates",
-)
-DEFAULT_MIRROR: Final = "http://deb.debian.org/debian"
-# Set to use another Debian mirror for the one-time build of the root.
-MIRROR_ENV: Final = "EXAMPLE_BLOG_DEBIAN_MIRROR"
-# Bump when the build steps change in a way the key does not capture.
-ROOT_FORMAT: Final = 1
-# The venv holding the Python packages that code run inside the container needs.
-VENV: Final = "/opt/charm-harness"
-VENV_PYTHON: Final = f"{VENV}/bin/python"
-# PATH for commands run in the container; nothing of the host's environment leaks in.
-CONTAINER_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# Proxy and index settings that the one-time ``pip install`` inside the root may need.
-_PASSED_TO_PIP: Final = (
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "PIP_INDEX_URL",
-    "PIP_EXTRA_INDEX_URL",
-)
-_HOST_CA_IN_CONTAINER: Final = "/run/host-ca-bundle.crt"
 _CGROUP_FS: Final = Path("/sys/fs/cgroup")
 
 
@@ -204,7 +192,7 @@ def ensure_root(
             for item in (scratch / cache).glob("*"):
                 if item.is_file():
                     item.unlink()
-        (scratch / "etc/example-blog-root.json").write_text(
+        (scratch / ROOT_RECORD).write_text(
             json.dumps({"suite": SUITE, "packages": DEBIAN_PACKAGES, "python": requirements})
         )
         scratch.rename(final)
@@ -220,7 +208,7 @@ def _remove_build_leftover(path: Path) -> None:
     deleted while any mount remains below ``path``.
     """
     for point in sorted(mounts_below(path), key=len, reverse=True):
-        subprocess.run(["umount", "--lazy", point], timeout=30, check=False)
+        subprocess.run(["umount", "--lazy", point], timeout=RUN_TIMEOUT, check=False)
     if remaining := mounts_below(path):
         raise SubstrateUnavailableError(
             f"cannot remove the interrupted build {path}: still mounted: {', '.join(remaining)}"
@@ -241,7 +229,7 @@ def mounts_below(path: Path) -> list[str]:
 
 
 def _debootstrap(scratch: Path, out: TextIO) -> None:
-    mirror = os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR
+    mirror = os.environ.get(DEBIAN_MIRROR_ENV) or DEFAULT_MIRROR
     argv = [
         "debootstrap",
         "--variant=minbase",
@@ -250,7 +238,9 @@ def _debootstrap(scratch: Path, out: TextIO) -> None:
         str(scratch),
         mirror,
     ]
-    _build_step(argv, out, timeout=900, what=f"debootstrap of {SUITE} from {mirror}")
+    _build_step(
+        argv, out, timeout=DEBOOTSTRAP_TIMEOUT, what=f"debootstrap of {SUITE} from {mirror}"
+    )
 
 
 def _install_venv(scratch: Path, requirements: Sequence[str], out: TextIO) -> None:
@@ -260,16 +250,16 @@ def _install_venv(scratch: Path, requirements: Sequence[str], out: TextIO) -> No
     if ca_bundle:
         # Download with the host's trust store: the host is where downloads are trusted.
         extra += [
-            f"--bind-ro={ca_bundle}:{_HOST_CA_IN_CONTAINER}",
-            f"--setenv=PIP_CERT={_HOST_CA_IN_CONTAINER}",
+            f"--bind-ro={ca_bundle}:{HOST_CA_IN_CONTAINER}",
+            f"--setenv=PIP_CERT={HOST_CA_IN_CONTAINER}",
         ]
-    extra += [f"--setenv={key}={os.environ[key]}" for key in _PASSED_TO_PIP if key in os.environ]
+    extra += [f"--setenv={key}={os.environ[key]}" for key in PASSED_TO_PIP if key in os.environ]
     script = (
         f"python3 -m venv {VENV} && "
         f"{VENV_PYTHON} -m pip install --no-input --disable-pip-version-check "
         f"--no-cache-dir --only-binary=:all: {shlex.join(requirements)}"
     )
-    jail = _Cgroups.create(f"example-blog-build-{uuid.uuid4().hex[:8]}")
+    jail = _Cgroups.create(f"nocloud-build-{uuid.uuid4().hex[:8]}")
     try:
         argv = _launcher(
             jail,
@@ -282,7 +272,7 @@ def _install_venv(scratch: Path, requirements: Sequence[str], out: TextIO) -> No
                 "--as-pid2",
                 "--console=pipe",
                 "--link-journal=no",
-                "--machine=example-blog-build",
+                "--machine=nocloud-build",
                 f"--directory={scratch}",
                 *extra,
                 "/bin/sh",
@@ -290,7 +280,7 @@ def _install_venv(scratch: Path, requirements: Sequence[str], out: TextIO) -> No
                 script,
             ],
         )
-        _build_step(argv, out, timeout=600, what="the Python packages' installation")
+        _build_step(argv, out, timeout=PIP_TIMEOUT, what="the Python packages' installation")
     finally:
         jail.destroy()
 
@@ -372,7 +362,7 @@ class _Cgroups:
                     found.update(int(pid) for pid in procs.read_text().split())
         return found
 
-    def kill_all(self, timeout: float = 10.0) -> None:
+    def kill_all(self, timeout: float = KILL_TIMEOUT) -> None:
         """SIGKILL everything left in the groups and wait until they are empty."""
         deadline = time.monotonic() + timeout
         while pids := self.pids():
@@ -511,7 +501,7 @@ class Container:
         self.workdir = workdir
         self.binds = dict(binds or {})
         self.writable_binds = dict(writable_binds or {})
-        self.name = name or f"example-blog-{uuid.uuid4().hex[:8]}"
+        self.name = name or f"nocloud-{uuid.uuid4().hex[:8]}"
         self.console_log = workdir / "console.log"
         self._upper = workdir / "upper"
         self._work = workdir / "work"
@@ -531,7 +521,7 @@ class Container:
         """Whether nspawn (and so the container) is still up."""
         return self._nspawn is not None and self._nspawn.poll() is None
 
-    def boot(self, timeout: float = 60.0) -> None:
+    def boot(self, timeout: float = BOOT_TIMEOUT) -> None:
         """Boot and wait until systemd reports start-up finished.
 
         A unit failing during boot (``degraded``) still counts as booted:
@@ -615,7 +605,7 @@ class Container:
         self,
         argv: Sequence[str],
         *,
-        timeout: float = 30.0,
+        timeout: float = RUN_TIMEOUT,
         input: str | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str = "/",
@@ -637,7 +627,7 @@ class Container:
         """
         if self.init_pid is None or not self.running:
             raise BootError(f"{self.name} is not running")
-        variables = {"PATH": CONTAINER_PATH, "LANG": "C.UTF-8", **(env or {})}
+        variables = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8", **(env or {})}
         full = [
             "setpriv",
             "--pdeathsig",
@@ -671,7 +661,7 @@ class Container:
             raise subprocess.CalledProcessError(process.returncode, list(argv), stdout, stderr)
         return subprocess.CompletedProcess(list(argv), process.returncode, stdout, stderr)
 
-    def poweroff(self, timeout: float = 30.0) -> None:
+    def poweroff(self, timeout: float = POWEROFF_TIMEOUT) -> None:
         """Shut down cleanly (SIGTERM to nspawn); kill everything left after ``timeout``."""
         nspawn = self._nspawn
         clean = True
@@ -696,7 +686,7 @@ class Container:
         self._jail.destroy()
         if nspawn is not None and nspawn.poll() is None:
             nspawn.kill()
-            nspawn.wait(10)
+            nspawn.wait(KILL_TIMEOUT)
         self._kill_orphaned_init()
         self._nspawn = None
         self.init_pid = None
@@ -709,7 +699,7 @@ class Container:
             if os.readlink(f"/proc/{self.init_pid}/ns/pid") != os.readlink("/proc/self/ns/pid"):
                 os.kill(self.init_pid, signal.SIGKILL)
 
-    def reboot(self, timeout: float = 60.0) -> None:
+    def reboot(self, timeout: float = BOOT_TIMEOUT) -> None:
         """Power off, then boot again on the same upper layer: the machine keeps its state."""
         self.poweroff()
         self.boot(timeout)

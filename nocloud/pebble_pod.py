@@ -1,16 +1,16 @@
-"""A Kubernetes pod of the sidecar charm, emulated with a real Pebble and real namespaces.
+"""A Kubernetes pod of a sidecar charm, emulated with a real Pebble and real namespaces.
 
 What Kubernetes and Juju give the charm, and how it is reproduced here:
 
 **Pebble.** The real daemon, built from its Go module at a pinned version
-(:data:`PEBBLE_VERSION`) by :mod:`nocloud.go_build` (which says why it does not
-use ``go install``) and cached under ``${XDG_CACHE_HOME:-~/.cache}/example-blog/``.
+(``settings.PEBBLE_VERSION``) by :mod:`nocloud.go_build` (which says why it
+does not use ``go install``) and cached (:func:`nocloud.cache.cache_dir`).
 
 **The workload container.** A fresh, empty root directory (its own writable
 ``/etc`` with ``root`` and the image's ``_daemon_`` user, ``/opt``, ``/var``,
-``/tmp``, ``/run``) with the host's ``/usr`` (so ``/usr/bin/python3``, the
-blog's interpreter) mounted read-only, standing for the
-``ubuntu/python`` image. Pebble runs chrooted in it as PID 1 of its own PID
+``/tmp``, ``/run``) with the host's ``/usr`` (so ``/usr/bin/python3`` and
+whatever else the workload runs) mounted read-only, standing for an image
+such as ``ubuntu/python``. Pebble runs chrooted in it as PID 1 of its own PID
 and mount namespace, with the command line and environment Juju 3.6 uses
 (``pebble run --create-dirs --hold``,
 ``PEBBLE_SOCKET=/charm/container/pebble.socket``,
@@ -21,28 +21,29 @@ a new, empty root (see ``pod_init``).
 
 **The pod's network.** One network namespace per pod (loopback up, nothing
 else), held by a process of its own, which both containers join: like a
-pod's, it has its own port 8080, so the blog never meets anything on the
-host's, the charm reaches the blog's ``/health`` on ``127.0.0.1``, and it
-outlives a restart of the workload container.
+pod's, it has its own ports, so the workload never meets anything on the
+host's, the charm reaches the workload on ``127.0.0.1``, and it outlives a
+restart of the workload container. :mod:`nocloud.port_forward` shows one of
+its ports on the host.
 
 **The pod's shared volume.** ``/charm/container`` in the workload container
 is a directory of the pod, like the ``emptyDir`` Juju shares between the
 charm and workload containers: Pebble's socket and state live there, and
 survive a container restart but not a reschedule.
 
-**The charm container.** Each hook runs the assembled charm
-(``tools/assemble.py``) through a ``dispatch`` script and ``ops.main``,
-exactly as Juju runs it, in the pod's network and a private mount
-namespace whose root is the host's plus ``/charm/containers/blog``: the
-pod's volume, where ops finds the socket at the path it hard-codes. The
-charm therefore talks to the real Pebble through ``ops.pebble.Client`` with
-no part of ops replaced.
+**The charm container.** Each hook runs the charm (a directory laid out as
+charmcraft packs it, given to :class:`Unit` and copied afresh into each pod)
+through a ``dispatch`` script and ``ops.main``, exactly as Juju runs it, in
+the pod's network and a private mount namespace whose root is the host's
+plus ``/charm/containers/<container>``: the pod's volume, where ops finds the
+socket at the path it hard-codes. The charm therefore talks to the real
+Pebble through ``ops.pebble.Client`` with no part of ops replaced.
 
 Why dispatch in a subprocess rather than ``ops.testing`` or an in-process
 ``ops.main``: the charm reaches Pebble only through
 ``Unit.get_container``, which opens the socket at that fixed path, and
 nothing public lets a test hand it another client. Emulating the Juju side
-(environment variables and hook tools, see ``fake_juju``) is public and
+(environment variables and hook tools, see ``hook_tools``) is public and
 documented; reaching into ops' private backend would not be, and would test
 an arrangement no real unit has.
 
@@ -65,7 +66,6 @@ import http.client
 import json
 import os
 import selectors
-import shlex
 import shutil
 import signal
 import socket
@@ -73,37 +73,36 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 import ops
 
-from nocloud import go_build, pod_init
-from nocloud.hook_tools import FakeJuju
-from tools.assemble import assemble
-
-PEBBLE_MODULE = "github.com/canonical/pebble"
-PEBBLE_VERSION = "v1.26.0"
-CONTAINER_NAME = pod_init.CONTAINER_NAME
-UNIT_NAME = "example-blog-k8s/0"
-# The unprivileged user of the ubuntu/python image.
-DAEMON_USER = "_daemon_"
-DAEMON_ID = 584792
-WORKLOAD_PYTHON = Path("/usr/bin/python3")
-# The blog's code in the workload container, as the charm's Pebble layer runs it.
-WORKLOAD_CODE = "/opt/example-blog/example_blog.py"
-
-COMMAND_TIMEOUT = 30.0
-HOOK_TIMEOUT = 120.0
-READY_TIMEOUT = 20.0
-IO_TIMEOUT = 60.0
-POLL = 0.02
+from nocloud import go_build, pod_init, squatter
+from nocloud.hook_tools import HookTools, write_dispatch
+from nocloud.settings import (
+    COMMAND_TIMEOUT,
+    DAEMON_ID,
+    DAEMON_USER,
+    HOOK_TIMEOUT,
+    HOST_TREES,
+    IO_TIMEOUT,
+    PEBBLE_ENV,
+    PEBBLE_INSIDE,
+    PEBBLE_MODULE,
+    PEBBLE_SOCKET,
+    PEBBLE_VERSION,
+    POLL,
+    READY_TIMEOUT,
+    VOLUME_INSIDE,
+)
 
 POD_INIT = Path(pod_init.__file__).resolve()
-SQUATTER = POD_INIT.with_name("squatter.py")
-REPO_ROOT = Path(__file__).resolve().parents[2]
+SQUATTER = Path(squatter.__file__).resolve()
+# A charm's entrypoint in its directory, charmcraft's convention.
+ENTRYPOINT = ("./src/charm.py",)
 
 T = TypeVar("T")
 
@@ -170,8 +169,12 @@ def pebble_binary(version: str = PEBBLE_VERSION) -> Path:
         raise SubstrateUnavailableError(str(e)) from None
 
 
-def check_host() -> None:
-    """Raise :class:`SubstrateUnavailableError` unless pods can run here (Pebble aside)."""
+def check_host(workload: Callable[[], str | None] | None = None) -> None:
+    """Raise :class:`SubstrateUnavailableError` unless pods can run here (Pebble aside).
+
+    ``workload`` checks what the charm's workload needs of the host's ``/usr``
+    (the workload container's stand-in for an image): why it cannot run, or None.
+    """
     if sys.platform != "linux":
         raise SubstrateUnavailableError("pods need Linux namespaces")
     if os.geteuid() != 0:
@@ -181,21 +184,8 @@ def check_host() -> None:
         raise SubstrateUnavailableError(
             f"missing {', '.join(missing)} (Debian package util-linux)"
         )
-    if not WORKLOAD_PYTHON.exists():
-        raise SubstrateUnavailableError(
-            f"no {WORKLOAD_PYTHON}, the workload's interpreter (apt-get install python3)"
-        )
-    version = subprocess.run(
-        [WORKLOAD_PYTHON, "-c", "import sys; print(sys.version_info >= (3, 11))"],
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-    if version.stdout.strip() != "True":
-        raise SubstrateUnavailableError(
-            f"{WORKLOAD_PYTHON} is older than 3.11, the blog's minimum"
-        )
+    if workload is not None and (reason := workload()):
+        raise SubstrateUnavailableError(reason)
     trial = subprocess.run(
         ["unshare", "--pid", "--fork", "--mount", "--net", "--propagation", "private", "true"],
         capture_output=True,
@@ -248,9 +238,9 @@ def _prepare_root(root: Path) -> None:
     for directory in ("etc", "opt", "var/lib", "tmp", "run", "root", "dev", "proc", "sys"):
         (root / directory).mkdir(parents=True, exist_ok=True)
     (root / "tmp").chmod(0o1777)
-    (root / "charm" / "container").mkdir(parents=True)
-    (root / "charm" / "bin").mkdir()
-    for name in pod_init.HOST_TREES:
+    (root / VOLUME_INSIDE.lstrip("/")).mkdir(parents=True)
+    (root / PEBBLE_INSIDE.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+    for name in HOST_TREES:
         host = Path("/", name)
         if host.is_symlink():
             (root / name).symlink_to(os.readlink(host))
@@ -277,11 +267,11 @@ def _child_of(parent: int) -> int | None:
     return None
 
 
-_HEALTH_CLIENT = """
+_HTTP_GET = """
 import http.client, sys
 connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
 try:
-    connection.request("GET", "/health")
+    connection.request("GET", sys.argv[2])
     sys.stdout.write(connection.getresponse().read().decode())
 except OSError as e:
     sys.exit(f"no answer: {e}")
@@ -292,9 +282,9 @@ class PodNetwork:
     """The pod's network namespace, held by a process of its own (see ``pod_init network``).
 
     Every container of the pod joins it, as a Kubernetes pod's containers
-    share one network: the charm's hooks reach the blog on ``127.0.0.1``, a
-    process in the workload container can take the blog's port, and a
-    restarted workload container keeps the same network.
+    share one network: the charm's hooks reach the workload on ``127.0.0.1``,
+    another process in the pod can take the workload's port, and a restarted
+    workload container keeps the same network.
     """
 
     def __init__(self, directory: Path):
@@ -342,12 +332,12 @@ class PodNetwork:
 
 
 class WorkloadContainer:
-    """One run of the workload container: a fresh root and Pebble as its PID 1."""
+    """One run of the workload container ``name``: a fresh root and Pebble as its PID 1."""
 
-    def __init__(self, root: Path, pebble: Path, volume: Path, network: PodNetwork):
+    def __init__(self, root: Path, pebble: Path, volume: Path, network: PodNetwork, name: str):
         self.root = root
         self.volume = volume
-        self.socket_path = volume / "pebble.socket"
+        self.socket_path = volume / PEBBLE_SOCKET
         _prepare_root(root)
         self.log_path = root.with_name(f"{root.name}.log")
         self._log: IO[bytes] = self.log_path.open("wb")
@@ -362,6 +352,8 @@ class WorkloadContainer:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # What Pebble runs with: pod_init passes it on, as Juju sets it.
+            env={**PEBBLE_ENV, "JUJU_CONTAINER_NAME": name},
             start_new_session=True,
         )
         try:
@@ -421,23 +413,25 @@ class WorkloadContainer:
         self._namespace = None
         self._log.close()
 
-    def kill_blog(self) -> int:
-        """SIGKILL the blog's process from outside, as the OOM killer would; its host pid."""
-        code = str(WORKLOAD_CODE)
+    def kill_process(self, marker: str) -> int:
+        """SIGKILL the one process whose command line holds ``marker``, as the OOM killer would.
+
+        Returns its pid on the host.
+        """
         [pid] = [
             pid
             for pid in self.processes()
-            if code in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            if marker in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         ]
         os.kill(pid, signal.SIGKILL)
         return pid
 
-    def health(self, port: int) -> dict[str, Any] | None:
-        """GET /health on ``port`` from inside the pod's network; None if nothing answers."""
+    def fetch(self, port: int, path: str) -> str | None:
+        """GET ``path`` on ``port`` from inside the pod's network; None if nothing answers."""
         result = subprocess.run(
             [
                 *("nsenter", f"--target={self.pid}", "--net", "--"),
-                *(sys.executable, "-I", "-S", "-c", _HEALTH_CLIENT, str(port)),
+                *(sys.executable, "-I", "-S", "-c", _HTTP_GET, str(port), path),
             ],
             capture_output=True,
             text=True,
@@ -445,7 +439,7 @@ class WorkloadContainer:
             check=False,
             start_new_session=True,
         )
-        return json.loads(result.stdout) if result.returncode == 0 else None
+        return result.stdout if result.returncode == 0 else None
 
 
 # --- Faults between the charm and Pebble ------------------------------------------------------
@@ -508,7 +502,7 @@ class PebbleProxy:
         self._matches = 0
         directory.mkdir(parents=True)
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(str(directory / "pebble.socket"))
+        self._listener.bind(str(directory / PEBBLE_SOCKET))
         self._listener.listen()
         self._thread = threading.Thread(target=self._serve, name="pebble-proxy", daemon=True)
         self._thread.start()
@@ -639,39 +633,43 @@ class PebbleRecord:
 
 @dataclass
 class Pod:
-    """One pod of the unit: charm container, shared volume and workload container."""
+    """One pod of the unit: charm container, shared volume and workload container.
+
+    ``charm`` is the charm's directory as charmcraft packs it (with
+    ``metadata.yaml`` and ``src/``); the pod's charm container gets a copy of
+    its own, as each new pod gets the charm afresh. ``container`` is the name
+    of the workload container, as the charm's metadata declares it.
+    """
 
     directory: Path
     pebble: Path
-    juju: FakeJuju
+    juju: HookTools
+    charm: Path
+    unit_name: str
+    container: str
     workload: WorkloadContainer | None = None
     # The charm's entrypoint and arguments, from the charm's directory.
-    entrypoint: tuple[str, ...] = ("./src/charm.py",)
+    entrypoint: tuple[str, ...] = ENTRYPOINT
     proxies: list[PebbleProxy] = field(default_factory=list)
     squatters: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _roots: int = 0
     _squatted: Path | None = None
 
     def __post_init__(self) -> None:
+        self.charm_dir = self.directory / "charm"
+        shutil.copytree(self.charm, self.charm_dir, symlinks=True)
+        # The interpreter that runs the tests has the charm's dependencies.
+        write_dispatch(self.charm_dir, [sys.executable, *self.entrypoint])
         self.volume = self.directory / "volume"
-        self.volume.mkdir(parents=True)
-        self.network = PodNetwork(self.directory)
+        self.volume.mkdir()
         self.view = self.directory / "charm-view"
         self.view.mkdir()
-        self.charm_dir = assemble("k8s", self.directory / "charm", REPO_ROOT)
-        dispatch = self.charm_dir / "dispatch"
-        # As charmcraft's dispatch, with the interpreter that has the charm's dependencies.
-        dispatch.write_text(
-            "#!/bin/sh\n"
-            'JUJU_DISPATCH_PATH="${JUJU_DISPATCH_PATH:-$0}" '
-            f"exec {shlex.join([sys.executable, *self.entrypoint])}\n"
-        )
-        dispatch.chmod(0o755)
+        self.network = PodNetwork(self.directory)
 
     @property
     def socket_path(self) -> Path:
         """Pebble's socket, seen from the host."""
-        return self.volume / "pebble.socket"
+        return self.volume / PEBBLE_SOCKET
 
     def start_workload(self) -> WorkloadContainer:
         """Start the workload container on a fresh, empty root; return once Pebble answers."""
@@ -679,7 +677,11 @@ class Pod:
             raise RuntimeError("the workload container is already running")
         self._roots += 1
         self.workload = WorkloadContainer(
-            self.directory / f"root-{self._roots}", self.pebble, self.volume, self.network
+            self.directory / f"root-{self._roots}",
+            self.pebble,
+            self.volume,
+            self.network,
+            self.container,
         )
         return self.workload
 
@@ -695,9 +697,9 @@ class Pod:
 
     def free_port(self) -> None:
         """Kill every squatter: the port is free again."""
-        for squatter in self.squatters:
-            squatter.kill()
-            squatter.wait(timeout=COMMAND_TIMEOUT)
+        for process in self.squatters:
+            process.kill()
+            process.wait(timeout=COMMAND_TIMEOUT)
         self.squatters.clear()
         self._squatted = None
 
@@ -734,7 +736,7 @@ class Pod:
         socket_dir = via.directory if via else self.volume
         command = ["unshare", "--mount", "--propagation", "private", "--"]
         command += [sys.executable, "-I", "-S", str(POD_INIT), "charm", str(self.view)]
-        command += [str(socket_dir), str(self.pebble), str(self.charm_dir), *argv]
+        command += [str(socket_dir), str(self.pebble), str(self.charm_dir), self.container, *argv]
         return subprocess.run(
             _die_with_parent(self.network.enter(command)),
             env=env,
@@ -752,7 +754,7 @@ class Pod:
         """Dispatch one hook in the charm container, as the unit agent does."""
         logged = len(self.juju.log)
         result = self._in_charm_container(
-            ["./dispatch"], self.juju.environment(UNIT_NAME, self.charm_dir, hook), via=via
+            ["./dispatch"], self.juju.environment(self.unit_name, self.charm_dir, hook), via=via
         )
         output = result.stdout + result.stderr + self.juju.log[logged:]
         return HookResult(hook, result.returncode, output)
@@ -763,7 +765,7 @@ class Pod:
         In the charm container, in the charm's directory, with bash reading
         the script, and with only the environment ``juju exec`` provides.
         """
-        env = self.juju.exec_environment(UNIT_NAME, self.charm_dir)
+        env = self.juju.exec_environment(self.unit_name, self.charm_dir)
         return self._in_charm_container(["/bin/bash", "-s"], env, input=script)
 
     def client(self) -> ops.pebble.Client:
@@ -805,7 +807,12 @@ class Pod:
 
 
 class Unit:
-    """The unit of ``example-blog-k8s``: the controller's view of it, and its current pod."""
+    """One unit of a sidecar charm: the controller's view of it, and its current pod.
+
+    ``charm`` is the charm's directory (see :class:`Pod`), ``name`` the unit's
+    name (``app/0``) and ``container`` its workload container's. Use as a
+    context manager, or call :meth:`close`: either deletes every pod.
+    """
 
     def __init__(
         self,
@@ -813,26 +820,37 @@ class Unit:
         pebble: Path,
         config: dict[str, Any],
         *,
-        entrypoint: tuple[str, ...] = ("./src/charm.py",),
-        extra_src: tuple[Path, ...] = (),
+        charm: Path,
+        name: str,
+        container: str,
+        entrypoint: tuple[str, ...] = ENTRYPOINT,
     ):
         self.directory = directory
         self.pebble = pebble
+        self.charm = charm
+        self.name = name
+        self.container = container
         self.entrypoint = entrypoint
-        self.extra_src = extra_src
-        self.juju = FakeJuju(directory / "controller", config)
+        self.juju = HookTools(directory / "controller", config)
         self.pods: list[Pod] = []
         self.pod = self._new_pod()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _new_pod(self) -> Pod:
         pod = Pod(
             self.directory / f"pod-{len(self.pods) + 1}",
             self.pebble,
             self.juju,
+            self.charm,
+            self.name,
+            self.container,
             entrypoint=self.entrypoint,
         )
-        for source in self.extra_src:
-            shutil.copy(source, pod.charm_dir / "src" / source.name)
         self.pods.append(pod)
         return pod
 
@@ -864,14 +882,3 @@ class Unit:
                 errors.append(e)
         if errors:
             raise errors[0]
-
-
-@contextlib.contextmanager
-def unit(directory: Path, config: dict[str, Any]) -> Iterator[Unit]:
-    """A unit that is torn down, every process and namespace with it, however the block ends."""
-    check_host()
-    the_unit = Unit(directory, pebble_binary(), config)
-    try:
-        yield the_unit
-    finally:
-        the_unit.close()

@@ -1,6 +1,7 @@
 """The first process of each emulated pod container: set up its mounts, then exec.
 
-``pebble_pod`` starts this script (standard library only, run with ``-I -S``)
+``pebble_pod`` starts this script (standard library and ``nocloud.settings``
+only, run with ``-I -S``)
 inside namespaces that ``unshare`` has just made, as a container runtime's
 init would run before the image's entrypoint:
 
@@ -17,15 +18,16 @@ init would run before the image's entrypoint:
     its own ``/proc`` and a read-only ``/sys``, mounts the Pebble binary at
     ``/charm/bin/pebble`` and the pod's shared volume at ``/charm/container``,
     then chroots into ROOT and execs Pebble exactly as Juju 3.6 starts a
-    sidecar workload container. Pebble stays PID 1, so killing it ends
-    everything in the container.
+    sidecar workload container (the environment it is started with, the
+    container's name included, is Pebble's). Pebble stays PID 1, so killing
+    it ends everything in the container.
 
-``charm VIEW SOCKET_DIR PEBBLE CHARM_DIR COMMAND...``
+``charm VIEW SOCKET_DIR PEBBLE CHARM_DIR CONTAINER COMMAND...``
     Runs in a new mount namespace, in the pod's network namespace (so the
-    charm reaches the blog on ``127.0.0.1``, as a real charm container does).
-    Builds at VIEW the host's root as the charm
+    charm reaches its workload on ``127.0.0.1``, as a real charm container
+    does). Builds at VIEW the host's root as the charm
     container sees it (every top-level entry bound in), adds
-    ``/charm/containers/blog`` bound from SOCKET_DIR and the Pebble client
+    ``/charm/containers/CONTAINER`` bound from SOCKET_DIR and the Pebble client
     at ``/charm/bin/pebble`` (Juju puts one in every charm container),
     chroots there and execs COMMAND in CHARM_DIR. The charm so finds
     Pebble's socket at the path ops hard-codes,
@@ -45,6 +47,19 @@ import signal
 import socket
 import struct
 import sys
+from pathlib import Path
+
+if not __package__:  # run as a script: the package above is where settings come from
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nocloud.settings import (
+    CONTAINERS_INSIDE,
+    DEVICES,
+    HOST_TREES,
+    PEBBLE_ARGV,
+    PEBBLE_INSIDE,
+    VOLUME_INSIDE,
+)
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -58,27 +73,6 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 IFREQ = "16sh22x"
-
-CONTAINER_NAME = "blog"
-# How Juju 3.6 runs Pebble in a sidecar workload container.
-PEBBLE_ARGV = (
-    "/charm/bin/pebble",
-    "run",
-    "--create-dirs",
-    "--hold",
-    "--http",
-    ":38813",
-    "--verbose",
-)
-PEBBLE_ENV = {
-    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "JUJU_CONTAINER_NAME": CONTAINER_NAME,
-    "PEBBLE_SOCKET": "/charm/container/pebble.socket",
-    "PEBBLE": "/charm/container/pebble",
-    "PEBBLE_COPY_ONCE": "/var/lib/pebble/default",
-}
-HOST_TREES = ("usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin")
-DEVICES = ("null", "zero", "full", "random", "urandom")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -137,14 +131,17 @@ def workload(root: str, pebble: str, volume: str) -> None:
         _bind_file(f"/dev/{device}", f"{root}/dev/{device}")
     _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mount("sysfs", f"{root}/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    _bind_file(pebble, f"{root}/charm/bin/pebble", read_only=True)
-    _bind(volume, f"{root}/charm/container")
+    _bind_file(pebble, f"{root}{PEBBLE_INSIDE}", read_only=True)
+    _bind(volume, f"{root}{VOLUME_INSIDE}")
     os.chroot(root)
     os.chdir("/")
-    os.execve(PEBBLE_ARGV[0], list(PEBBLE_ARGV), PEBBLE_ENV)  # noqa: S606 (no shell wanted)
+    # The environment this was started with is Pebble's (see pebble_pod.WorkloadContainer).
+    os.execv(PEBBLE_ARGV[0], list(PEBBLE_ARGV))  # noqa: S606 (no shell wanted)
 
 
-def charm(view: str, socket_dir: str, pebble: str, charm_dir: str, command: list[str]) -> None:
+def charm(
+    view: str, socket_dir: str, pebble: str, charm_dir: str, container: str, command: list[str]
+) -> None:
     """Show the charm the host's root plus the workload's socket, then exec its hook."""
     _mount("tmpfs", view, "tmpfs", 0, "mode=755")
     entries = sorted(os.listdir("/"))
@@ -163,11 +160,11 @@ def charm(view: str, socket_dir: str, pebble: str, charm_dir: str, command: list
             _bind(host, target, recursive=True)
         else:
             _bind_file(host, target)
-    containers = f"{view}/charm/containers/{CONTAINER_NAME}"
+    containers = f"{view}{CONTAINERS_INSIDE}/{container}"
     os.makedirs(containers)
     _bind(socket_dir, containers)
-    os.makedirs(f"{view}/charm/bin")
-    _bind_file(pebble, f"{view}/charm/bin/pebble", read_only=True)
+    os.makedirs(os.path.dirname(f"{view}{PEBBLE_INSIDE}"))
+    _bind_file(pebble, f"{view}{PEBBLE_INSIDE}", read_only=True)
     os.chroot(view)
     os.chdir(charm_dir)
     os.execv(command[0], command)  # noqa: S606 (no shell wanted)
@@ -183,8 +180,8 @@ def main(argv: list[str]) -> None:
         root, pebble, volume = args
         workload(root, pebble, volume)
     elif kind == "charm":
-        view, socket_dir, pebble, charm_dir, *command = args
-        charm(view, socket_dir, pebble, charm_dir, command)
+        view, socket_dir, pebble, charm_dir, container, *command = args
+        charm(view, socket_dir, pebble, charm_dir, container, command)
     else:
         sys.exit(f"pod_init: unknown container kind {kind!r}")
 

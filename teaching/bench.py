@@ -56,7 +56,8 @@ from ops import testing  # noqa: E402
 
 from nocloud import pebble_pod  # noqa: E402
 from teaching import designs  # noqa: E402
-from tests.substrate.machine_blog import MachineBlog, machine_container, machine_root  # noqa: E402
+from tests.substrate.k8s_unit import PEBBLE_READY, K8sUnit  # noqa: E402
+from tests.substrate.machine_unit import MachineBlog, machine_container, machine_root  # noqa: E402
 from tests.support.charm_run import CharmRun, with_mode  # noqa: E402
 from tests.support.service_managers import (  # noqa: E402
     K8sCharmRun,
@@ -247,9 +248,9 @@ def machine_downtime(changes: int, workdir: Path) -> str:
 
 def pod_unit(workdir: Path) -> pebble_pod.Unit:
     """A deployed unit of the Kubernetes charm in an emulated pod, its blog serving test mode."""
-    unit = pebble_pod.Unit(workdir, pebble_pod.pebble_binary(), {"mode": "test"})
+    unit = K8sUnit(workdir, pebble_pod.pebble_binary(), {"mode": "test"})
     unit.pod.start_workload()
-    for hook in ("install", "config-changed", "start", "blog-pebble-ready"):
+    for hook in ("install", "config-changed", "start", PEBBLE_READY):
         unit.run(hook)
     return unit
 

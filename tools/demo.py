@@ -13,13 +13,14 @@ started it so far, and the ``start_id`` the blog reports on ``/health`` (new
 for every process start).
 
 * **machine**: systemd booted in a ``systemd-nspawn`` container
-  (:mod:`nocloud.nspawn`); the hooks run inside it under
-  ``ops.testing`` (:mod:`tests.substrate.machine_blog`). The container shares
-  the host's network, so its blog answers on the host's ``127.0.0.1:8080``.
-  Starts are systemd's "started" journal messages for the unit, over all boots.
+  (:mod:`nocloud.nspawn`); the hooks run inside it under ``ops.testing``
+  (:mod:`tests.substrate.machine_unit`). The container shares the host's
+  network, so its blog answers on the host's ``127.0.0.1:8080``. Starts are
+  systemd's "started" journal messages for the unit, over all boots.
 * **k8s**: Pebble as PID 1 of an emulated pod, the assembled charm dispatched
-  as Juju does (:mod:`nocloud.pebble_pod`). The pod has a network
-  namespace of its own; :class:`PodForward` relays the host's
+  as Juju does (:mod:`nocloud.pebble_pod`, told about this charm by
+  :mod:`tests.substrate.k8s_unit`). The pod has a network namespace of its
+  own; :class:`nocloud.port_forward.PortForward` relays the host's
   ``127.0.0.1:8081`` to the blog in it. Starts are the start tasks in
   Pebble's changes, over all pods.
 
@@ -31,10 +32,10 @@ checks every row against what the step must do and says so when one does not.
 
 Everything is torn down however the demo ends: normally, on an error, or on
 SIGINT, SIGTERM or SIGHUP. A signal stops the demo after the step in
-progress (a second or two; see :class:`SignalGuard`), and nothing interrupts
-the teardown, which is bounded. As a last resort the demo runs in a control
-group of its own (:class:`nocloud.nspawn.Confinement`) and kills
-whatever is left in it at the end.
+progress (a second or two; see :class:`nocloud.interrupts.SignalGuard`), and
+nothing interrupts the teardown, which is bounded. As a last resort the demo
+runs in a control group of its own (:class:`nocloud.nspawn.Confinement`) and
+kills whatever is left in it at the end.
 
 Exit status: 0 when every step did what it must; 1 when one did not or
 something failed; 2 when a prerequisite is missing; 128 plus the signal's
@@ -45,55 +46,41 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
-import selectors
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Final
 
-from nocloud import nspawn, pebble_pod
-from tests.substrate import machine_blog
-from tests.substrate.machine_blog import MachineBlog
+from nocloud import nspawn, pebble_pod, settings
+from nocloud.interrupts import Interrupted, SignalGuard
+from nocloud.port_forward import PortForward, port_in_use
+from tests.substrate import k8s_unit, machine_unit
+from tests.substrate.k8s_unit import PEBBLE_READY, K8sUnit
+from tests.substrate.machine_unit import MachineBlog
 
 # The blog listens on the same port on both substrates.
-BLOG_PORT: Final = machine_blog.PORT
+BLOG_PORT: Final = machine_unit.PORT
 K8S_PORT: Final = 8081
-PEBBLE_READY: Final = f"{pebble_pod.CONTAINER_NAME}-pebble-ready"
+# What a step does besides hooks: the machine's power cycle, the pod's reschedule.
+REBOOT: Final = "(reboot)"
+RESCHEDULE: Final = "(reschedule)"
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_UNAVAILABLE: Final = 2
-SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-# A signal this long after the first one interrupts the step in progress.
-REPEAT_GAP: Final = 1.0
-
-# The forward: at most this many connections at once, each idle at most this long.
-MAX_CONNECTIONS: Final = 32
-IO_TIMEOUT: Final = 30.0
-CONNECT_TIMEOUT: Final = 5.0
-JOIN_TIMEOUT: Final = 5.0
 # How long the blog may take to answer after a step, and how often --hold checks on both.
 ANSWER_TIMEOUT: Final = 20.0
 HOLD_POLL: Final = 1.0
 
-CLONE_NEWNET: Final = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
-
 # The errors a step can end with, reported in one line (anything else with its traceback).
 STEP_ERRORS: Final = (
-    machine_blog.HookError,
+    machine_unit.HookError,
     pebble_pod.HookFailedError,
     nspawn.BootError,
     TimeoutError,
@@ -111,14 +98,6 @@ class DemoError(Exception):
     """A substrate did something the demo cannot show as a row."""
 
 
-class Interrupted(BaseException):
-    """A signal asked the demo to stop; not an Exception, so no ``except Exception`` eats it."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
 def say(message: str) -> None:
     """A line of progress, on stdout with the table (so the two stay in order)."""
     print(f"demo: {message}", flush=True)
@@ -127,219 +106,6 @@ def say(message: str) -> None:
 def warn(message: str) -> None:
     """A line about what went wrong, on stderr."""
     print(f"demo: {message}", file=sys.stderr, flush=True)
-
-
-# --- Signals ----------------------------------------------------------------------------------
-
-
-class SignalGuard:
-    """Stops the demo on SIGINT, SIGTERM or SIGHUP: between two steps, not in the middle of one.
-
-    The handler only notes a signal; :meth:`checkpoint`, called between steps,
-    raises :class:`Interrupted` for it. Raising from the handler itself could
-    land between a ``fork`` and the moment its child is known to anyone
-    (inside :class:`subprocess.Popen`), leaving a process no teardown knows
-    of. Steps are short and bounded, so a stop waits a second or two. A
-    repeated signal at least ``REPEAT_GAP`` later interrupts the step in
-    progress all the same (a terminal and tox each pass on the same Ctrl-C at
-    once: that counts as one), and so does any signal while the demo only
-    waits (:meth:`waiting`). Nothing raises while disarmed, before the demo
-    starts and during its teardown, which so always runs to its end.
-    """
-
-    def __init__(self) -> None:
-        self.armed = False
-        self.received: int | None = None
-        self._immediate = False
-        self._first_at = 0.0
-        self._told = False
-        self._previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
-
-    def __enter__(self) -> SignalGuard:
-        for signum in SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def arm(self) -> None:
-        """Let signals stop the demo from now on; at once if one came already."""
-        self.armed = True
-        self.checkpoint()
-
-    def disarm(self) -> None:
-        """From now on only note signals: the teardown runs to its end."""
-        self.armed = False
-
-    def checkpoint(self) -> None:
-        """Raise :class:`Interrupted` if a signal came (and the guard is armed)."""
-        if self.armed and self.received is not None:
-            self.armed = False
-            raise Interrupted(self.received)
-
-    @contextlib.contextmanager
-    def waiting(self) -> Iterator[None]:
-        """A block that only waits, which any signal may interrupt at once."""
-        self.checkpoint()
-        self._immediate = True
-        try:
-            yield
-        finally:
-            self._immediate = False
-
-    def _handle(self, signum: int, _: FrameType | None) -> None:
-        now = time.monotonic()
-        first = self.received is None
-        if first:
-            self.received, self._first_at = signum, now
-        if self.armed and (self._immediate or now - self._first_at >= REPEAT_GAP):
-            self.armed = False
-            raise Interrupted(signum)
-        # os.write, not print: a handler may run in the middle of another write to stderr.
-        if self.armed and first:
-            os.write(2, b"demo: stopping after the step in progress (signal again: at once)\n")
-        elif not self.armed and now - self._first_at >= REPEAT_GAP and not self._told:
-            self._told = True
-            os.write(2, b"demo: stopping already; it ends by itself shortly\n")
-
-
-# --- The pod's port on the host ---------------------------------------------------------------
-
-
-def _enter_network_of(pid: int) -> None:
-    """Move the calling thread (only it) into the network namespace of process ``pid``."""
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
-            errno = ctypes.get_errno()
-            raise OSError(errno, f"setns into the network of {pid}: {os.strerror(errno)}")
-    finally:
-        os.close(fd)
-
-
-class PodForward:
-    """The pod's blog on the host: ``127.0.0.1:PORT`` relayed into the pod's network namespace.
-
-    A socket belongs to the network namespace it was made in, and ``setns``
-    moves only the calling thread. So the listener is made on the host, and
-    each accepted connection gets a thread that enters the current pod's
-    namespace, connects to the blog there and relays bytes both ways until
-    either side closes or stays idle for ``IO_TIMEOUT``. The thread ends with
-    its connection, and the pod's namespace is held by nothing of the demo's
-    afterwards. :meth:`target` points the forward at another pod (or at none:
-    connections are then closed at once). No process, file or mount involved.
-    """
-
-    def __init__(self, port: int, upstream_port: int = BLOG_PORT):
-        self.url = f"http://127.0.0.1:{port}"
-        self.upstream_port = upstream_port
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._closing = threading.Event()
-        self._sockets: set[socket.socket] = set()
-        self._threads: set[threading.Thread] = set()
-        self._listener = socket.create_server(("127.0.0.1", port))
-        self._acceptor = threading.Thread(target=self._accept, name="pod-forward", daemon=True)
-        self._acceptor.start()
-
-    def __enter__(self) -> PodForward:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def target(self, pid: int | None) -> None:
-        """Relay new connections into the network namespace of process ``pid`` (None: refuse)."""
-        with self._lock:
-            self._pid = pid
-
-    def _accept(self) -> None:
-        while not self._closing.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                if len(self._threads) >= MAX_CONNECTIONS or self._closing.is_set():
-                    client.close()
-                    continue
-                relay = threading.Thread(
-                    target=self._relay, args=(client,), name="pod-forward-relay", daemon=True
-                )
-                self._threads.add(relay)
-                self._sockets.add(client)
-            relay.start()
-
-    def _relay(self, client: socket.socket) -> None:
-        upstream: socket.socket | None = None
-        try:
-            with self._lock:
-                pid = self._pid
-            if pid is None:
-                return
-            _enter_network_of(pid)
-            upstream = socket.create_connection(
-                ("127.0.0.1", self.upstream_port), timeout=CONNECT_TIMEOUT
-            )
-            with self._lock:
-                if self._closing.is_set():
-                    return
-                self._sockets.add(upstream)
-            self._pump(client, upstream)
-        except OSError:
-            pass  # the pod or the client went away: the client sees its connection close
-        finally:
-            with self._lock:
-                self._sockets.discard(client)
-                if upstream is not None:
-                    self._sockets.discard(upstream)
-                self._threads.discard(threading.current_thread())
-            client.close()
-            if upstream is not None:
-                upstream.close()
-
-    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
-        """Relay both ways until both sides have closed, or until idle or closing."""
-        for end in (client, upstream):
-            end.settimeout(IO_TIMEOUT)
-        with selectors.DefaultSelector() as selector:
-            selector.register(client, selectors.EVENT_READ, upstream)
-            selector.register(upstream, selectors.EVENT_READ, client)
-            open_ends = 2
-            while open_ends and not self._closing.is_set():
-                ready = selector.select(timeout=IO_TIMEOUT)
-                if not ready:
-                    return
-                for key, _ in ready:
-                    source: socket.socket = key.fileobj  # type: ignore[assignment]
-                    sink: socket.socket = key.data
-                    data = source.recv(65536)
-                    if data:
-                        sink.sendall(data)
-                        continue
-                    selector.unregister(source)
-                    open_ends -= 1
-                    with contextlib.suppress(OSError):
-                        sink.shutdown(socket.SHUT_WR)
-
-    def close(self) -> None:
-        """Stop listening, cut every connection and wait for the threads; safe to call twice."""
-        self._closing.set()
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        with self._lock:
-            sockets, threads = list(self._sockets), list(self._threads)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + JOIN_TIMEOUT
-        for thread in [self._acceptor, *threads]:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        if alive := [t.name for t in (self._acceptor, *threads) if t.is_alive()]:
-            raise DemoError(f"the pod's forward did not stop: {alive}")
 
 
 # --- What a row shows -------------------------------------------------------------------------
@@ -363,7 +129,53 @@ class Step:
     mode: str  # the configured mode, which the blog must serve afterwards
     adds: int  # the starts it must add
     note: str  # what the row says when it does exactly that
-    act: Callable[[], object]
+    hooks: tuple[str, ...]  # run in order with ``mode`` configured; or REBOOT, RESCHEDULE
+
+
+# The story on each substrate: deploy, a repeated config, the toggle there and
+# back, then a reboot or a reschedule, and the hooks that follow it.
+MACHINE_STEPS: Final = (
+    Step(
+        "install+config-changed+start",
+        "test",
+        1,
+        "first start",
+        ("install", "config_changed", "start"),
+    ),
+    Step("config-changed (same)", "test", 0, "no restart", ("config_changed",)),
+    Step("config-changed -> production", "production", 1, "restarted once", ("config_changed",)),
+    Step("config-changed -> test", "test", 1, "restarted once", ("config_changed",)),
+    Step("reboot", "test", 1, "started once, by systemd at boot", (REBOOT,)),
+    Step(
+        "start+config-changed (rebooted)", "test", 0, "no extra start", ("start", "config_changed")
+    ),
+)
+K8S_STEPS: Final = (
+    Step(
+        "install+config+start+pebble-ready",
+        "test",
+        1,
+        "first start",
+        ("install", "config-changed", "start", PEBBLE_READY),
+    ),
+    Step("config-changed (same)", "test", 0, "no restart", ("config-changed",)),
+    Step("config-changed -> production", "production", 1, "restarted once", ("config-changed",)),
+    Step("config-changed -> test", "test", 1, "restarted once", ("config-changed",)),
+    Step(
+        "pod reschedule, upgrade-charm",
+        "test",
+        1,
+        "started once, in the new pod",
+        (RESCHEDULE, "upgrade-charm"),
+    ),
+    Step(
+        "config+start+pebble-ready (new pod)",
+        "test",
+        0,
+        "no extra start",
+        ("config-changed", "start", PEBBLE_READY),
+    ),
+)
 
 
 COLUMNS: Final = (("substrate", 9), ("event", 35), ("mode", 10), ("starts", 6), ("start_id", 8))
@@ -404,22 +216,23 @@ class MachineSide:
     """The machine charm on systemd, booted in a container on the host's network."""
 
     name = "machine"
-    url = machine_blog.BLOG_URL
+    url = machine_unit.BLOG_URL
+    steps = MACHINE_STEPS
 
     def __init__(self, blog: MachineBlog):
         self.blog = blog
         self.earlier_boots = 0  # starts in boots before this one
         self.status = ""
 
-    def hooks(self, mode: str, *events: str) -> None:
-        """Run the machine charm's hooks with ``mode`` configured."""
-        last = self.blog.hooks(mode, *events)[-1]
+    def act(self, step: Step) -> None:
+        """Power cycle the machine, or run the charm's hooks with the step's mode configured."""
+        if step.hooks == (REBOOT,):
+            # No hook runs: the status stays.
+            self.earlier_boots += len(self.blog.starts())
+            self.blog.container.reboot()
+            return
+        last = self.blog.hooks(step.mode, *step.hooks)[-1]
         self.status = f"{last['status']}: {last['message']}"
-
-    def reboot(self) -> None:
-        """Power the machine off and boot it again; no hook runs (the status stays)."""
-        self.earlier_boots += len(self.blog.starts())
-        self.blog.container.reboot()
 
     def read(self) -> Reading:
         """The blog's health from the unit's main process, and systemd's starts over all boots."""
@@ -430,47 +243,6 @@ class MachineSide:
             raise DemoError(f"the journal's last start is not the running unit's: {service}")
         return Reading(health.mode, self.earlier_boots + len(starts), health.start_id, self.status)
 
-    def steps(self) -> list[Step]:
-        """Deploy, a repeated config, the toggle there and back, a reboot and its hooks."""
-        return [
-            Step(
-                "install+config-changed+start",
-                "test",
-                1,
-                "first start",
-                lambda: self.hooks("test", "install", "config_changed", "start"),
-            ),
-            Step(
-                "config-changed (same)",
-                "test",
-                0,
-                "no restart",
-                lambda: self.hooks("test", "config_changed"),
-            ),
-            Step(
-                "config-changed -> production",
-                "production",
-                1,
-                "restarted once",
-                lambda: self.hooks("production", "config_changed"),
-            ),
-            Step(
-                "config-changed -> test",
-                "test",
-                1,
-                "restarted once",
-                lambda: self.hooks("test", "config_changed"),
-            ),
-            Step("reboot", "test", 1, "started once, by systemd at boot", self.reboot),
-            Step(
-                "start+config-changed (rebooted)",
-                "test",
-                0,
-                "no extra start",
-                lambda: self.hooks("test", "start", "config_changed"),
-            ),
-        ]
-
     def alive(self) -> bool:
         """Whether the container still runs."""
         return self.blog.container.running
@@ -480,17 +252,28 @@ class K8sSide:
     """The Kubernetes charm on Pebble in an emulated pod, forwarded to the host."""
 
     name = "k8s"
+    steps = K8S_STEPS
 
-    def __init__(self, unit: pebble_pod.Unit, forward: PodForward):
+    def __init__(self, unit: K8sUnit, forward: PortForward):
         self.unit = unit
         self.forward = forward
         self.url = forward.url
         self.earlier_pods = 0  # starts in pods before this one
 
-    def hooks(self, mode: str, *hooks: str) -> None:
-        """Set ``mode`` and dispatch the hooks; the workload container comes up at pebble-ready."""
-        self.unit.juju.set_config(mode=mode)
-        for hook in hooks:
+    def act(self, step: Step) -> None:
+        """Set the step's mode and dispatch its hooks; the workload comes up at pebble-ready.
+
+        A reschedule makes a new pod (after the old one's stop hook), its
+        workload container started, as Juju's next hook finds it.
+        """
+        self.unit.juju.set_config(mode=step.mode)
+        for hook in step.hooks:
+            if hook == RESCHEDULE:
+                self.earlier_pods += self.unit.pod.pebble_record().starts
+                self.forward.target(None)
+                self.unit.reschedule()
+                self.start_workload()
+                continue
             if hook == PEBBLE_READY and self.unit.pod.workload is None:
                 self.start_workload()
             self.unit.run(hook)
@@ -500,18 +283,10 @@ class K8sSide:
         workload = self.unit.pod.start_workload()
         self.forward.target(workload.pid)
 
-    def reschedule(self) -> None:
-        """A new pod (after the old one's stop hook); Juju starts it with upgrade-charm."""
-        self.earlier_pods += self.unit.pod.pebble_record().starts
-        self.forward.target(None)
-        self.unit.reschedule()
-        self.start_workload()
-        self.unit.run("upgrade-charm")
-
     def read(self) -> Reading:
         """The blog's health through the forward, checked against Pebble and the pod itself."""
         health = pebble_pod.wait_for(
-            lambda: machine_blog.health_now(base=self.url),
+            lambda: machine_unit.health_now(base=self.url),
             f"the blog to answer at {self.url}",
             ANSWER_TIMEOUT,
         )
@@ -519,60 +294,13 @@ class K8sSide:
         record = pod.pebble_record()
         if [s.current for s in record.services] != ["active"] or pod.workload is None:
             raise DemoError(f"Pebble does not run exactly one active service: {record.services}")
-        inside = pod.workload.health(BLOG_PORT)
+        inside = k8s_unit.health(pod.workload, BLOG_PORT)
         if inside is None or inside["start_id"] != health.start_id:
             raise DemoError(f"the forward does not reach the pod's blog: {inside} != {health}")
         status, message = self.unit.juju.unit_status
         return Reading(
             health.mode, self.earlier_pods + record.starts, health.start_id, f"{status}: {message}"
         )
-
-    def steps(self) -> list[Step]:
-        """Deploy, a repeated config, the toggle there and back, a reschedule and its hooks."""
-        return [
-            Step(
-                "install+config+start+pebble-ready",
-                "test",
-                1,
-                "first start",
-                lambda: self.hooks("test", "install", "config-changed", "start", PEBBLE_READY),
-            ),
-            Step(
-                "config-changed (same)",
-                "test",
-                0,
-                "no restart",
-                lambda: self.hooks("test", "config-changed"),
-            ),
-            Step(
-                "config-changed -> production",
-                "production",
-                1,
-                "restarted once",
-                lambda: self.hooks("production", "config-changed"),
-            ),
-            Step(
-                "config-changed -> test",
-                "test",
-                1,
-                "restarted once",
-                lambda: self.hooks("test", "config-changed"),
-            ),
-            Step(
-                "pod reschedule, upgrade-charm",
-                "test",
-                1,
-                "started once, in the new pod",
-                self.reschedule,
-            ),
-            Step(
-                "config+start+pebble-ready (new pod)",
-                "test",
-                0,
-                "no extra start",
-                lambda: self.hooks("test", "config-changed", "start", PEBBLE_READY),
-            ),
-        ]
 
     def alive(self) -> bool:
         """Whether the pod's workload container still runs."""
@@ -586,17 +314,6 @@ Side = MachineSide | K8sSide
 # --- The demo ---------------------------------------------------------------------------------
 
 
-def port_in_use(port: int) -> bool:
-    """Whether something listens on ``port`` (on any address, as the machine's blog binds)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("0.0.0.0", port))  # noqa: S104 (a probe, closed at once)
-        except OSError:
-            return True
-    return False
-
-
 def missing_prerequisites() -> list[str]:
     """What this machine lacks for the demo (empty when nothing), each with its remedy."""
     if os.geteuid() != 0:
@@ -605,17 +322,17 @@ def missing_prerequisites() -> list[str]:
             "run it as root"
         ]
     missing: list[str] = []
-    requirements = nspawn.pinned_requirements(machine_blog.REQUIREMENTS)
+    requirements = nspawn.pinned_requirements(machine_unit.REQUIREMENTS)
     building = not nspawn.root_path(requirements).is_dir()
     if reason := nspawn.missing_prerequisite(building=building):
         missing.append(f"machine (systemd-nspawn): {reason}")
     try:
-        pebble_pod.check_host()
+        k8s_unit.check_host()
     except pebble_pod.SubstrateUnavailableError as e:
         missing.append(f"k8s (Pebble pod): {e}")
     if pebble_pod.cached_pebble() is None and shutil.which("go") is None:
         missing.append(
-            f"k8s (Pebble pod): Pebble {pebble_pod.PEBBLE_VERSION} is not built yet, and there "
+            f"k8s (Pebble pod): Pebble {settings.PEBBLE_VERSION} is not built yet, and there "
             "is no `go` on PATH to build it (Go 1.21 or later)"
         )
     return missing
@@ -689,13 +406,13 @@ class Demo:
     def _play(self, stack: contextlib.ExitStack, workdir: Path) -> int:
         self.guard.arm()
         say("preparing both substrates (a first run builds a Debian root and Pebble: minutes)")
-        root = machine_blog.machine_root(progress=say)
-        pebble_pod.pebble_binary()
+        root = machine_unit.machine_root(progress=say)
+        pebble = pebble_pod.pebble_binary()
         self.guard.checkpoint()
 
         machine = self._machine(stack, root, workdir / "machine")
         self._play_side(machine)
-        k8s = self._k8s(stack, workdir / "k8s")
+        k8s = self._k8s(stack, pebble, workdir / "k8s")
         self._play_side(k8s)
 
         print(flush=True)
@@ -710,23 +427,23 @@ class Demo:
 
     def _machine(self, stack: contextlib.ExitStack, root: Path, workdir: Path) -> MachineSide:
         started = time.monotonic()
-        container = stack.enter_context(machine_blog.machine_container(root, workdir))
+        container = stack.enter_context(machine_unit.machine_container(root, workdir))
         container.boot()
         self.timings.append(f"machine booted in {time.monotonic() - started:.1f} s")
         return MachineSide(MachineBlog(container))
 
-    def _k8s(self, stack: contextlib.ExitStack, workdir: Path) -> K8sSide:
-        unit = stack.enter_context(pebble_pod.unit(workdir, {"mode": "test"}))
-        forward = stack.enter_context(PodForward(self.args.k8s_port))
+    def _k8s(self, stack: contextlib.ExitStack, pebble: Path, workdir: Path) -> K8sSide:
+        unit = stack.enter_context(K8sUnit(workdir, pebble, {"mode": "test"}))
+        forward = stack.enter_context(PortForward(self.args.k8s_port, BLOG_PORT))
         return K8sSide(unit, forward)
 
     def _play_side(self, side: Side) -> None:
         started = time.monotonic()
         before: Reading | None = None
-        steps = side.steps()
+        steps = side.steps
         for step in steps:
             self.guard.checkpoint()
-            step.act()
+            side.act(step)
             after = side.read()
             problems = judge(step, before, after)
             self.problems += bool(problems)
@@ -746,7 +463,7 @@ class Demo:
 
     def _hold(self, sides: list[Side]) -> None:
         for side in sides:
-            if machine_blog.fetch("/", base=side.url) is None:
+            if machine_unit.fetch("/", base=side.url) is None:
                 raise DemoError(f"the {side.name} blog does not answer at {side.url}/")
         self.holding = True
         seconds: float = self.args.hold
@@ -823,7 +540,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Check the prerequisites, run the demo, and return its exit status."""
     args = parse_args(argv)
-    with SignalGuard() as guard:
+    with SignalGuard("demo") as guard:
         missing = missing_prerequisites() + busy_ports(args.k8s_port)
         if guard.received is not None:
             return 128 + guard.received

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from nocloud import nspawn, pebble_pod
-from tests.substrate.machine_blog import (
+from tests.substrate import k8s_unit
+from tests.substrate.machine_unit import (
     PORT,
     MachineBlog,
     health_now,
@@ -60,7 +61,7 @@ def blog(root: Path, tmp_path: Path) -> Iterator[MachineBlog]:
 def pebble() -> Path:
     """The real Pebble binary (built with Go on first use), on a host where pods can run."""
     try:
-        pebble_pod.check_host()
+        k8s_unit.check_host()
         return pebble_pod.pebble_binary()
     except pebble_pod.SubstrateUnavailableError as e:
         pytest.skip(f"real Pebble pods cannot run here: {e}")

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from nocloud import nspawn, pebble_pod
-from tests.substrate import machine_blog
+from tests.substrate import machine_unit
 from tools import demo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def warm() -> None:
     if missing := demo.missing_prerequisites():
         pytest.skip(f"the demo cannot run here: {'; '.join(missing)}")
     try:
-        machine_blog.machine_root()
+        machine_unit.machine_root()
         pebble_pod.pebble_binary()
     except (nspawn.SubstrateUnavailableError, pebble_pod.SubstrateUnavailableError) as e:
         pytest.skip(f"the demo cannot run here: {e}")
@@ -333,8 +333,8 @@ def test_hold_serves_both_blogs_on_localhost_until_sigterm(
     for port in PORTS:
         run.wait_for_line(lambda line, p=port: f"http://127.0.0.1:{p}/" in line, RUN_TIMEOUT)
 
-    pages = {port: machine_blog.fetch("/", base=f"http://127.0.0.1:{port}") for port in PORTS}
-    health = {port: machine_blog.health_now(base=f"http://127.0.0.1:{port}") for port in PORTS}
+    pages = {port: machine_unit.fetch("/", base=f"http://127.0.0.1:{port}") for port in PORTS}
+    health = {port: machine_unit.health_now(base=f"http://127.0.0.1:{port}") for port in PORTS}
     run.process.send_signal(signal.SIGTERM)
     code = run.finish(STOP_TIMEOUT)
 

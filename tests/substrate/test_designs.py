@@ -21,7 +21,8 @@ import pytest
 
 from nocloud import pebble_pod
 from nocloud.pebble_pod import HookFailedError, Unit
-from tests.substrate.machine_blog import MachineBlog
+from tests.substrate.k8s_unit import K8sUnit
+from tests.substrate.machine_unit import MachineBlog
 from tests.substrate.test_pebble import PEBBLE_READY, observe
 from workload import MODE_FILE
 
@@ -50,7 +51,7 @@ def stored_state_unit(
 ) -> Iterator[Unit]:
     """The StoredState design as the pod's charm, its memory local or with the controller."""
     entrypoint = ("./src/designs.py", "k8s", "stored-state", request.param)
-    unit = Unit(tmp_path, pebble, {"mode": "test"}, entrypoint=entrypoint, extra_src=(DESIGNS,))
+    unit = K8sUnit(tmp_path, pebble, {"mode": "test"}, entrypoint=entrypoint, extra_src=(DESIGNS,))
     try:
         yield unit
     finally:

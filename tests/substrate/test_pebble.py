@@ -1,4 +1,4 @@
-"""The Kubernetes charm against a real Pebble in an emulated pod (see ``pebble_pod``).
+"""The Kubernetes charm against a real Pebble in an emulated pod (``nocloud.pebble_pod``).
 
 Every hook is the real charm dispatched by ops.main; every observation is
 made through Pebble itself (its changes and each service's ``current-since``)
@@ -21,8 +21,10 @@ import ops
 import pytest
 from pebble_workload import CHECK_NAME, CONTAINER_NAME
 
-from nocloud import pebble_pod
+from nocloud import pebble_pod, settings
 from nocloud.pebble_pod import KillPoint, Pod, Unit
+from tests.substrate import k8s_unit
+from tests.substrate.k8s_unit import K8sUnit
 from workload import CODE_FILE, MODE_FILE, PORT, SERVICE_NAME, blog_code
 
 PEBBLE_READY = f"{CONTAINER_NAME}-pebble-ready"
@@ -35,11 +37,8 @@ def active(mode: str) -> tuple[str, str]:
 
 @pytest.fixture
 def unit(pebble: Path, tmp_path: Path) -> Iterator[Unit]:
-    the_unit = Unit(tmp_path, pebble, {"mode": "test"})
-    try:
+    with K8sUnit(tmp_path, pebble, {"mode": "test"}) as the_unit:
         yield the_unit
-    finally:
-        the_unit.close()
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def observe(pod: Pod) -> Observed:
         since=datetime.datetime.fromisoformat(since) if since else None,
         starts=kinds.count("start"),
         stops=kinds.count("stop"),
-        health=pod.workload.health(PORT),
+        health=k8s_unit.health(pod.workload, PORT),
     )
 
 
@@ -126,7 +125,7 @@ def test_first_pebble_ready_starts_the_blog_once(unit: Unit):
         for pid in unit.pod.workload.processes()
         if proc_status(pid, "NSpid")[-1] == str(observed.health["pid"])
     ]
-    assert set(proc_status(blog, "Uid")) == {str(pebble_pod.DAEMON_ID)}
+    assert set(proc_status(blog, "Uid")) == {str(settings.DAEMON_ID)}
 
 
 def test_repeated_events_do_not_restart(unit: Unit):
@@ -311,10 +310,6 @@ def blocked_then_freed(
     assert_serving(unit, observed, mode)
 
 
-def test_workload_code_path_is_the_charms():
-    assert pebble_pod.WORKLOAD_CODE == CODE_FILE
-
-
 def test_port_taken_blocks_with_the_reason_until_freed_then_one_start(unit: Unit):
     unit.pod.squat(PORT)
     unit.pod.wait_squatted()
@@ -334,12 +329,12 @@ def test_blog_killed_from_outside_is_restarted_by_pebble_and_not_by_the_charm(un
     first = deploy(unit)
     assert unit.pod.workload is not None
 
-    unit.pod.workload.kill_blog()
+    unit.pod.workload.kill_process(CODE_FILE)
 
     # Pebble's own restart, after its first backoff: no change of the charm's.
     workload = unit.pod.workload
     restarted = pebble_pod.wait_for(
-        lambda: (h := workload.health(PORT)) and h["start_id"] != first.start_id and h,
+        lambda: (h := k8s_unit.health(workload, PORT)) and h["start_id"] != first.start_id and h,
         "Pebble to restart the blog",
     )
     before = observe(unit.pod)
@@ -359,7 +354,7 @@ def test_blog_dying_later_with_its_port_taken_ends_pebbles_restart_loop(unit: Un
     assert unit.pod.workload is not None
     unit.pod.squat(PORT)
 
-    unit.pod.workload.kill_blog()
+    unit.pod.workload.kill_process(CODE_FILE)
     unit.pod.wait_squatted()
 
     pebble_pod.wait_for(lambda: service_state(unit.pod) == "backoff", "Pebble to back off")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import systemd_workload
 
-from tests.substrate.machine_blog import (
+from tests.substrate.machine_unit import (
     PORT,
     MachineBlog,
     fetch,

@@ -3,7 +3,7 @@
 ``tests/integration/unit_commands`` builds each command the Juju tests run
 through ``juju exec`` and parses what it prints. Here the same strings run
 where ``juju exec`` would run them, with only the environment it provides
-(``fake_juju.EXEC_ENVIRONMENT``, taken from Juju's hook context): on the
+(``nocloud.hook_tools.EXEC_ENVIRONMENT``, taken from Juju's hook context): on the
 machine in a booted systemd container, as root, in the deployed charm's
 directory; on Kubernetes in the charm container of an emulated pod, next to a
 real Pebble. A hook run this way goes through the real ``dispatch`` and
@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from nocloud import nspawn, pebble_pod
-from nocloud.pebble_pod import Unit
 from tests.integration import unit_commands as commands
-from tests.substrate.machine_blog import JujuUnit, MachineBlog, machine_container
+from tests.substrate import k8s_unit
+from tests.substrate.k8s_unit import K8sUnit
+from tests.substrate.machine_unit import JujuUnit, MachineBlog, machine_container
 
 # The hooks a deploy runs, then those the integration tests run by hand.
 DEPLOY = ("install", "config-changed", "start")
@@ -164,7 +165,7 @@ def test_machine_reboot_returns_at_once_and_the_machine_comes_back(machine: Depl
 class DeployedPod:
     """The Kubernetes charm deployed in an emulated pod, driven only by commands."""
 
-    def __init__(self, unit: Unit):
+    def __init__(self, unit: K8sUnit):
         self.unit = unit
 
     def run(self, script: str) -> str:
@@ -188,16 +189,13 @@ class DeployedPod:
 
 @pytest.fixture
 def pod(pebble: Path, tmp_path: Path) -> Iterator[DeployedPod]:
-    unit = Unit(tmp_path, pebble, {"mode": "test"})
-    try:
+    with K8sUnit(tmp_path, pebble, {"mode": "test"}) as unit:
         deployed = DeployedPod(unit)
         for hook in DEPLOY:
             deployed.hook(hook)
         unit.pod.start_workload()
         deployed.hook(commands.PEBBLE_READY)
         yield deployed
-    finally:
-        unit.close()
 
 
 def test_k8s_hooks_through_juju_exec_reach_their_handlers(pod: DeployedPod):
@@ -219,7 +217,7 @@ def test_k8s_health_start_count_and_mode_file_match_pebble_and_the_blog(pod: Dep
         pod.unit.pod.socket_path, "GET", f"/v1/services?names={commands.SERVICE}"
     )
 
-    assert health == workload.health(commands.PORT)
+    assert health == k8s_unit.health(workload, commands.PORT)
     assert (service.name, service.startup, service.current) == (
         commands.SERVICE,
         "enabled",

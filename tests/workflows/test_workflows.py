@@ -166,7 +166,7 @@ def test_the_emulated_hook_tools_in_shell_pass_shellcheck(tmp_path: Path):
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.skip("no shellcheck on PATH")
-    juju = hook_tools.FakeJuju(tmp_path, {"mode": "test"})
+    juju = hook_tools.HookTools(tmp_path, {"mode": "test"})
     tools = [str(juju.tools_dir / name) for name in hook_tools.SHELL_TOOLS]
     result = run([shellcheck, *tools])
 

@@ -1,12 +1,18 @@
-"""The machine charm on a real systemd: drive its hooks and watch the service from outside.
+"""The machine charm on a real systemd: what ``nocloud.nspawn`` needs of this charm, and more.
 
-A :class:`MachineBlog` wraps a booted :class:`~nocloud.nspawn.Container`
-that has the project mounted read-only. It runs the charm's hooks inside (see
+nocloud boots a machine and knows no charm; this module tells it what this
+one needs: the Python packages of the machine's venv (:func:`machine_root`)
+and the project mounted read-only inside (:func:`machine_container`).
+
+A :class:`MachineBlog` wraps a booted :class:`~nocloud.nspawn.Container`. It
+runs the charm's hooks inside under ``ops.testing`` (see
 :mod:`tests.substrate.machine_driver`) and observes the result only where an
 operator could: systemd's view of the unit (``systemctl show``, the journal,
 ``systemd-analyze``), the files on the machine, and the blog's own health
 endpoint, which the container serves on the host's loopback because it
 shares the host's network. Nothing here reads charm internals.
+:class:`JujuUnit` instead deploys the assembled charm as Juju lays it out,
+with the hook tools of :mod:`nocloud.hook_tools`, for ``juju exec``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from nocloud import nspawn
-from nocloud.hook_tools import FakeJuju
+from nocloud.hook_tools import HookTools, write_dispatch
+from nocloud.settings import VENV_PYTHON
 from tools.assemble import assemble
 
 PROJECT: Final = Path(__file__).resolve().parents[2]
@@ -144,7 +151,7 @@ class MachineBlog:
         """
         chosen = ["--design", design] if design else []
         result = self.container.run(
-            [nspawn.VENV_PYTHON, "-m", "tests.substrate.machine_driver", *chosen, mode, *events],
+            [VENV_PYTHON, "-m", "tests.substrate.machine_driver", *chosen, mode, *events],
             cwd=PROJECT_INSIDE,
             env={"PYTHONPATH": "src:machine/src:.", "PYTHONDONTWRITEBYTECODE": "1"},
             timeout=HOOKS_TIMEOUT,
@@ -312,7 +319,7 @@ class JujuUnit:
 
     The assembled charm sits in the agent's directory with a ``dispatch``
     like charmcraft's (run with the container's venv, which has the charm's
-    dependencies) and the emulated hook tools of ``fake_juju``, so that a
+    dependencies) and the emulated hook tools of ``nocloud.hook_tools``, so that a
     hook run through ``juju exec`` goes through the real ``dispatch`` and
     ``ops.main`` against the machine's real systemd.
     """
@@ -322,19 +329,13 @@ class JujuUnit:
         agent = juju_dir / AGENT_DIR
         self.charm_dir = f"{JUJU_DIR}/{AGENT_DIR}/charm"
         charm = assemble("machine", agent / "charm", PROJECT)
-        dispatch = charm / "dispatch"
-        dispatch.write_text(
-            "#!/bin/sh\n"
-            'JUJU_DISPATCH_PATH="${JUJU_DISPATCH_PATH:-$0}" '
-            f"exec {nspawn.VENV_PYTHON} ./src/charm.py\n"
-        )
-        dispatch.chmod(0o755)
-        self.juju = FakeJuju(
+        write_dispatch(charm, [VENV_PYTHON, "./src/charm.py"])
+        self.juju = HookTools(
             agent / "controller",
             config,
             seen_as=Path(JUJU_DIR, AGENT_DIR, "controller"),
-            python=nspawn.VENV_PYTHON,
-            module_dir=f"{PROJECT_INSIDE}/nocloud",
+            python=VENV_PYTHON,
+            harness_path=PROJECT_INSIDE,
         )
 
     def juju_exec(self, script: str) -> subprocess.CompletedProcess[str]:
