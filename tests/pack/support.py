@@ -8,7 +8,8 @@ none of this). To let a destructive build run here, and only for the tests:
 
 * charmcraft runs from a venv made with Debian's ``python3`` and its system
   packages (charmcraft needs python3-apt, which is not on PyPI), cached under
-  ``${XDG_CACHE_HOME:-~/.cache}/example-blog/``;
+  ``${XDG_CACHE_HOME:-~/.cache}/nocloud/``
+  (``nocloud.cache``);
 * it runs in a private mount namespace in which an Ubuntu 24.04 os-release is
   bind-mounted over the host's, so that charmcraft alone sees Ubuntu 24.04 and
   the mount ends with the namespace;

@@ -14,8 +14,9 @@ network is used as it is.
 Shared in, because they hide no missing step: apt's downloaded packages, uv's
 cache of downloaded packages and Go's module cache. And the host's CA bundle,
 named by ``SSL_CERT_FILE`` and its kin, for a network whose TLS only the host's
-trust store accepts. Nothing of ``~/.cache/example-blog`` is shared: uv itself,
-the container root, Pebble and actionlint are all set up again in the root.
+trust store accepts. Nothing of ``~/.cache/example-blog`` or
+``~/.cache/nocloud`` is shared: uv itself, the container root, Pebble and
+actionlint are all set up again in the root.
 
 Slow (minutes: everything is installed and built anew), so it has its own tox
 env, ``quickstart``, which CI runs after the README's test command.
