@@ -31,7 +31,16 @@ is a directory of the pod, like the ``emptyDir`` Juju shares between the
 charm and workload containers: Pebble's socket and state live there, and
 survive a container restart but not a reschedule.
 
-**The charm container.** Each hook runs the charm (a directory laid out as
+**Storage.** Each storage of the unit (``Unit(storage=...)``: a name and
+where the workload container mounts it, as the charm's ``containers.<c>.mounts``
+say) is a directory of the unit, not of a pod, like the PersistentVolume a
+StatefulSet keeps for its pod: made once, it outlives :meth:`Unit.reschedule`.
+Every workload container has it bind-mounted at its path, and the charm
+container at ``/var/lib/juju/storage/<name>/0``, where Juju mounts it and
+which ``storage-get location`` reports; the mounts are made inside each
+container's own mount namespace, so they die with it.
+
+**The charm container.** Each hook or action runs the charm (a directory laid out as
 charmcraft packs it, given to :class:`Unit` and copied afresh into each pod)
 through a ``dispatch`` script and ``ops.main``, exactly as Juju runs it, in
 the pod's network and a private mount namespace whose root is the host's
@@ -65,6 +74,7 @@ import fnmatch
 import http.client
 import json
 import os
+import posixpath
 import selectors
 import shutil
 import signal
@@ -73,7 +83,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Self, TypeVar
@@ -81,7 +91,7 @@ from typing import IO, Any, Self, TypeVar
 import ops
 
 from nocloud import go_build, pod_init, squatter
-from nocloud.hook_tools import HookTools, write_dispatch
+from nocloud.hook_tools import ActionResult, HookTools, write_dispatch
 from nocloud.settings import (
     COMMAND_TIMEOUT,
     DAEMON_ID,
@@ -96,6 +106,8 @@ from nocloud.settings import (
     PEBBLE_VERSION,
     POLL,
     READY_TIMEOUT,
+    STORAGE_DIR,
+    STORAGE_INSIDE_CHARM,
     VOLUME_INSIDE,
 )
 
@@ -334,7 +346,15 @@ class PodNetwork:
 class WorkloadContainer:
     """One run of the workload container ``name``: a fresh root and Pebble as its PID 1."""
 
-    def __init__(self, root: Path, pebble: Path, volume: Path, network: PodNetwork, name: str):
+    def __init__(
+        self,
+        root: Path,
+        pebble: Path,
+        volume: Path,
+        network: PodNetwork,
+        name: str,
+        storage: tuple[StorageVolume, ...] = (),
+    ):
         self.root = root
         self.volume = volume
         self.socket_path = volume / PEBBLE_SOCKET
@@ -344,6 +364,8 @@ class WorkloadContainer:
         command = ["unshare", "--pid", "--fork", "--kill-child", "--mount"]
         command += ["--propagation", "private", "--", sys.executable, "-I", "-S", str(POD_INIT)]
         command += ["workload", str(root), str(pebble), str(volume)]
+        for mounted in storage:
+            command += ["--bind", str(mounted.directory), mounted.mount]
         command = network.enter(command)
         self.pid = 0
         self._namespace: str | None = None
@@ -596,6 +618,33 @@ class PebbleProxy:
 
 
 @dataclass(frozen=True)
+class StorageVolume:
+    """One storage of the unit (its instance ``name/0``): a directory on the host, two mounts.
+
+    ``mount`` is where the workload container mounts it; the charm container
+    mounts it at :attr:`location`, which ``storage-get location`` reports.
+    """
+
+    name: str
+    directory: Path
+    mount: str
+
+    @property
+    def location(self) -> str:
+        """Where the charm container mounts it, as Juju does on Kubernetes."""
+        return f"{STORAGE_INSIDE_CHARM}/{self.name}/0"
+
+    def below(self, path: str) -> Path | None:
+        """Where a workload path under :attr:`mount` lies on the host, or None if not under it."""
+        normal = posixpath.normpath(path)
+        if normal == self.mount:
+            return self.directory
+        if normal.startswith(f"{self.mount}/"):
+            return self.directory / normal.removeprefix(f"{self.mount}/")
+        return None
+
+
+@dataclass(frozen=True)
 class HookResult:
     """How one dispatched hook ended."""
 
@@ -638,7 +687,8 @@ class Pod:
     ``charm`` is the charm's directory as charmcraft packs it (with
     ``metadata.yaml`` and ``src/``); the pod's charm container gets a copy of
     its own, as each new pod gets the charm afresh. ``container`` is the name
-    of the workload container, as the charm's metadata declares it.
+    of the workload container, as the charm's metadata declares it;
+    ``storage`` the unit's storage, which its containers mount.
     """
 
     directory: Path
@@ -647,6 +697,7 @@ class Pod:
     charm: Path
     unit_name: str
     container: str
+    storage: tuple[StorageVolume, ...] = ()
     workload: WorkloadContainer | None = None
     # The charm's entrypoint and arguments, from the charm's directory.
     entrypoint: tuple[str, ...] = ENTRYPOINT
@@ -682,6 +733,7 @@ class Pod:
             self.volume,
             self.network,
             self.container,
+            self.storage,
         )
         return self.workload
 
@@ -736,7 +788,10 @@ class Pod:
         socket_dir = via.directory if via else self.volume
         command = ["unshare", "--mount", "--propagation", "private", "--"]
         command += [sys.executable, "-I", "-S", str(POD_INIT), "charm", str(self.view)]
-        command += [str(socket_dir), str(self.pebble), str(self.charm_dir), self.container, *argv]
+        command += [str(socket_dir), str(self.pebble), str(self.charm_dir), self.container]
+        for volume in self.storage:
+            command += ["--bind", str(volume.directory), volume.location]
+        command += argv
         return subprocess.run(
             _die_with_parent(self.network.enter(command)),
             env=env,
@@ -750,14 +805,29 @@ class Pod:
             start_new_session=True,
         )
 
+    def _dispatch(self, event: str, env: dict[str, str], via: PebbleProxy | None) -> HookResult:
+        logged = len(self.juju.log)
+        result = self._in_charm_container(["./dispatch"], env, via=via)
+        output = result.stdout + result.stderr + self.juju.log[logged:]
+        return HookResult(event, result.returncode, output)
+
     def run_hook(self, hook: str, via: PebbleProxy | None = None) -> HookResult:
         """Dispatch one hook in the charm container, as the unit agent does."""
-        logged = len(self.juju.log)
-        result = self._in_charm_container(
-            ["./dispatch"], self.juju.environment(self.unit_name, self.charm_dir, hook), via=via
+        return self._dispatch(
+            hook, self.juju.environment(self.unit_name, self.charm_dir, hook), via
         )
-        output = result.stdout + result.stderr + self.juju.log[logged:]
-        return HookResult(hook, result.returncode, output)
+
+    def run_action(
+        self, name: str, params: Mapping[str, Any] | None = None, via: PebbleProxy | None = None
+    ) -> tuple[HookResult, ActionResult]:
+        """Run action ``name`` with ``params`` in the charm container, as ``juju run`` has it run.
+
+        Returns how the dispatch ended (an action that calls ``action-fail``
+        still exits 0) and what the action reported.
+        """
+        env = self.juju.action_environment(self.unit_name, self.charm_dir, name, params or {})
+        result = self._dispatch(name, env, via)
+        return result, self.juju.action_result()
 
     def juju_exec(self, script: str) -> subprocess.CompletedProcess[str]:
         """Run ``script`` as ``juju exec`` does on a Kubernetes unit.
@@ -786,7 +856,14 @@ class Pod:
         )
 
     def file(self, location: str) -> Path:
-        """Where a path of the (last) workload container lies on the host."""
+        """Where a path of the (last) workload container lies on the host.
+
+        A path under a storage mount lies in the unit's storage directory,
+        whether a workload container runs or not.
+        """
+        for volume in sorted(self.storage, key=lambda volume: len(volume.mount), reverse=True):
+            if (found := volume.below(location)) is not None:
+                return found
         if self.workload is None:
             raise RuntimeError("the workload container was never started")
         return self.workload.root / location.lstrip("/")
@@ -810,8 +887,11 @@ class Unit:
     """One unit of a sidecar charm: the controller's view of it, and its current pod.
 
     ``charm`` is the charm's directory (see :class:`Pod`), ``name`` the unit's
-    name (``app/0``) and ``container`` its workload container's. Use as a
-    context manager, or call :meth:`close`: either deletes every pod.
+    name (``app/0``) and ``container`` its workload container's. ``storage``
+    maps each storage's name to where the workload container mounts it (the
+    charm's ``containers.<container>.mounts``); each is a directory of the
+    unit (:meth:`storage_dir`), attached from the start. Use as a context
+    manager, or call :meth:`close`: either deletes every pod.
     """
 
     def __init__(
@@ -824,6 +904,7 @@ class Unit:
         name: str,
         container: str,
         entrypoint: tuple[str, ...] = ENTRYPOINT,
+        storage: Mapping[str, str] = {},
     ):
         self.directory = directory
         self.pebble = pebble
@@ -831,7 +912,12 @@ class Unit:
         self.name = name
         self.container = container
         self.entrypoint = entrypoint
-        self.juju = HookTools(directory / "controller", config)
+        self.storage = tuple(self._storage_volume(name, mount) for name, mount in storage.items())
+        self.juju = HookTools(
+            directory / "controller",
+            config,
+            storage={volume.name: volume.location for volume in self.storage},
+        )
         self.pods: list[Pod] = []
         self.pod = self._new_pod()
 
@@ -841,6 +927,20 @@ class Unit:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _storage_volume(self, name: str, mount: str) -> StorageVolume:
+        """The storage's directory, made once (root's, 0755, as a fresh volume is)."""
+        if not mount.startswith("/") or posixpath.normpath(mount) != mount or mount == "/":
+            raise ValueError(f"storage {name}: not a normal absolute mount path: {mount!r}")
+        directory = self.directory / STORAGE_DIR / f"{name}-0"
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o755)
+        return StorageVolume(name, directory, mount)
+
+    def storage_dir(self, name: str) -> Path:
+        """Where storage ``name`` keeps its data on the host, whichever pod runs."""
+        [volume] = [volume for volume in self.storage if volume.name == name]
+        return volume.directory
+
     def _new_pod(self) -> Pod:
         pod = Pod(
             self.directory / f"pod-{len(self.pods) + 1}",
@@ -849,6 +949,7 @@ class Unit:
             self.charm,
             self.name,
             self.container,
+            self.storage,
             entrypoint=self.entrypoint,
         )
         self.pods.append(pod)
@@ -861,11 +962,24 @@ class Unit:
             raise HookFailedError(f"hook {hook} failed ({result.returncode}):\n{result.output}")
         return result
 
+    def run_action(
+        self, name: str, params: Mapping[str, Any] | None = None, via: PebbleProxy | None = None
+    ) -> tuple[HookResult, ActionResult]:
+        """Run action ``name`` in the current pod; fail loudly if its dispatch fails.
+
+        An action that calls ``action-fail`` does not fail its dispatch: see
+        the returned :class:`ActionResult`.
+        """
+        result, action = self.pod.run_action(name, params, via)
+        if not result.ok:
+            raise HookFailedError(f"action {name} failed ({result.returncode}):\n{result.output}")
+        return result, action
+
     def reschedule(self) -> Pod:
         """Delete the pod (after its ``stop`` hook) and create a new one, workload not started.
 
         The new pod has a new charm container, volume and workload root: nothing
-        of the old one survives but the controller's config.
+        of the old one survives but the controller's config and the unit's storage.
         """
         self.run("stop")
         self.pod.delete()

@@ -11,28 +11,30 @@ init would run before the image's entrypoint:
     up, creates READY_FILE, then waits to be killed; the namespace lives as
     long as this process (the pod), whatever happens to its containers.
 
-``workload ROOT PEBBLE VOLUME``
+``workload ROOT PEBBLE VOLUME [--bind SOURCE TARGET]...``
     Runs as PID 1 of a new PID and mount namespace, in the pod's network
     namespace. Mounts the host's ``/usr`` (and any non-symlinked ``/lib*``,
     ``/bin``, ``/sbin``) read-only into ROOT, gives it a minimal ``/dev``,
     its own ``/proc`` and a read-only ``/sys``, mounts the Pebble binary at
-    ``/charm/bin/pebble`` and the pod's shared volume at ``/charm/container``,
-    then chroots into ROOT and execs Pebble exactly as Juju 3.6 starts a
-    sidecar workload container (the environment it is started with, the
-    container's name included, is Pebble's). Pebble stays PID 1, so killing
-    it ends everything in the container.
+    ``/charm/bin/pebble``, the pod's shared volume at ``/charm/container``
+    and each SOURCE (the unit's storage) at TARGET, then chroots into ROOT
+    and execs Pebble exactly as Juju 3.6 starts a sidecar workload container
+    (the environment it is started with, the container's name included, is
+    Pebble's). Pebble stays PID 1, so killing it ends everything in the
+    container.
 
-``charm VIEW SOCKET_DIR PEBBLE CHARM_DIR CONTAINER COMMAND...``
+``charm VIEW SOCKET_DIR PEBBLE CHARM_DIR CONTAINER [--bind SOURCE TARGET]... COMMAND...``
     Runs in a new mount namespace, in the pod's network namespace (so the
     charm reaches its workload on ``127.0.0.1``, as a real charm container
-    does). Builds at VIEW the host's root as the charm
-    container sees it (every top-level entry bound in), adds
-    ``/charm/containers/CONTAINER`` bound from SOCKET_DIR and the Pebble client
-    at ``/charm/bin/pebble`` (Juju puts one in every charm container),
-    chroots there and execs COMMAND in CHARM_DIR. The charm so finds
-    Pebble's socket at the path ops hard-codes,
-    ``/charm/containers/<container>/pebble.socket``, without anything on the
-    host's root changing.
+    does). Builds at VIEW the host's root as the charm container sees it
+    (every top-level entry bound in), adds ``/charm/containers/CONTAINER``
+    bound from SOCKET_DIR, the Pebble client at ``/charm/bin/pebble`` (Juju
+    puts one in every charm container) and each SOURCE at TARGET (the
+    directories on the way to TARGET are the view's own, with the host's
+    entries bound into them), chroots there and execs COMMAND in CHARM_DIR.
+    The charm so finds Pebble's socket at the path ops hard-codes,
+    ``/charm/containers/<container>/pebble.socket``, and its storage where
+    Juju mounts it, without anything on the host's root changing.
 
 Every mount is made in a namespace that dies with its last process, so
 nothing is ever left to unmount on the host.
@@ -119,7 +121,16 @@ def network(ready_file: str) -> None:
         signal.pause()
 
 
-def workload(root: str, pebble: str, volume: str) -> None:
+def _binds(args: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The leading ``--bind SOURCE TARGET`` options, and the arguments after them."""
+    binds: list[tuple[str, str]] = []
+    while args[:1] == ["--bind"]:
+        binds.append((args[1], args[2]))
+        args = args[3:]
+    return binds, args
+
+
+def workload(root: str, pebble: str, volume: str, binds: list[tuple[str, str]]) -> None:
     """Turn ROOT into the workload container's root and exec Pebble as its PID 1."""
     for name in HOST_TREES:
         host = f"/{name}"
@@ -133,33 +144,65 @@ def workload(root: str, pebble: str, volume: str) -> None:
     _mount("sysfs", f"{root}/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     _bind_file(pebble, f"{root}{PEBBLE_INSIDE}", read_only=True)
     _bind(volume, f"{root}{VOLUME_INSIDE}")
+    for source, target in binds:
+        os.makedirs(f"{root}{target}", exist_ok=True)
+        _bind(source, f"{root}{target}")
     os.chroot(root)
     os.chdir("/")
     # The environment this was started with is Pebble's (see pebble_pod.WorkloadContainer).
     os.execv(PEBBLE_ARGV[0], list(PEBBLE_ARGV))  # noqa: S606 (no shell wanted)
 
 
-def charm(
-    view: str, socket_dir: str, pebble: str, charm_dir: str, container: str, command: list[str]
-) -> None:
-    """Show the charm the host's root plus the workload's socket, then exec its hook."""
-    _mount("tmpfs", view, "tmpfs", 0, "mode=755")
-    entries = sorted(os.listdir("/"))
-    # The top-level directory holding VIEW is bound first, before anything is
-    # mounted under VIEW, so that its recursive copy stays small.
-    top = os.path.realpath(view).split("/")[1]
-    entries.sort(key=lambda name: name != top)
+def _parents(path: str) -> list[str]:
+    """The directories above ``path``, below the root: ``/a/b/c`` gives ``/a`` and ``/a/b``."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:end]) for end in range(1, len(parts))]
+
+
+def _show_host(view: str, directory: str, own: set[str], skip: set[str]) -> None:
+    """Show the host's DIRECTORY in VIEW: each entry bound in, except those in SKIP and OWN.
+
+    An entry in OWN is a directory of the view's own (on its tmpfs), shown the
+    same way, so that a mount point below it is made without writing to the host.
+    """
+    entries = sorted(os.listdir(directory or "/"))
+    # The entry holding VIEW is bound first, before anything is mounted under
+    # VIEW, so that its recursive copy stays small.
+    inside = os.path.realpath(view) + "/"
+    entries.sort(key=lambda name: not inside.startswith(f"{directory}/{name}/"))
     for name in entries:
-        host, target = f"/{name}", f"{view}/{name}"
-        if name == "charm":
+        host, target = f"{directory}/{name}", f"{view}{directory}/{name}"
+        if host in skip:
             continue
-        if os.path.islink(host):
+        if host in own:
+            os.mkdir(target)
+            if os.path.isdir(host) and not os.path.islink(host):
+                _show_host(view, host, own, skip)
+        elif os.path.islink(host):
             os.symlink(os.readlink(host), target)
         elif os.path.isdir(host):
             os.mkdir(target)
             _bind(host, target, recursive=True)
         else:
             _bind_file(host, target)
+
+
+def charm(
+    view: str,
+    socket_dir: str,
+    pebble: str,
+    charm_dir: str,
+    container: str,
+    binds: list[tuple[str, str]],
+    command: list[str],
+) -> None:
+    """Show the charm the host's root plus the workload's socket, then exec its hook."""
+    _mount("tmpfs", view, "tmpfs", 0, "mode=755")
+    own = {parent for _, target in binds for parent in _parents(target)}
+    _show_host(view, "", own, {"/charm", *(target for _, target in binds)})
+    for source, target in binds:
+        os.makedirs(f"{view}{target}", exist_ok=True)
+        _bind(source, f"{view}{target}")
     containers = f"{view}{CONTAINERS_INSIDE}/{container}"
     os.makedirs(containers)
     _bind(socket_dir, containers)
@@ -177,11 +220,15 @@ def main(argv: list[str]) -> None:
         [ready_file] = args
         network(ready_file)
     elif kind == "workload":
-        root, pebble, volume = args
-        workload(root, pebble, volume)
+        root, pebble, volume, *rest = args
+        binds, extra = _binds(rest)
+        if extra:
+            sys.exit(f"pod_init: unexpected arguments {extra}")
+        workload(root, pebble, volume, binds)
     elif kind == "charm":
-        view, socket_dir, pebble, charm_dir, container, *command = args
-        charm(view, socket_dir, pebble, charm_dir, container, command)
+        view, socket_dir, pebble, charm_dir, container, *rest = args
+        binds, command = _binds(rest)
+        charm(view, socket_dir, pebble, charm_dir, container, binds, command)
     else:
         sys.exit(f"pod_init: unknown container kind {kind!r}")
 

@@ -83,6 +83,11 @@ PEBBLE_INSIDE: Final = "/charm/bin/pebble"
 VOLUME_INSIDE: Final = "/charm/container"
 CONTAINERS_INSIDE: Final = "/charm/containers"
 PEBBLE_SOCKET: Final = "pebble.socket"
+# Where the charm container of a Kubernetes unit mounts storage ``<name>/<index>``
+# (what ``storage-get location`` reports there), and where a unit keeps its
+# storage's data here: a directory of the unit's, outliving its pods.
+STORAGE_INSIDE_CHARM: Final = "/var/lib/juju/storage"
+STORAGE_DIR: Final = "storage"
 # How Juju 3.6 runs Pebble in a sidecar workload container (plus JUJU_CONTAINER_NAME).
 PEBBLE_ARGV: Final = (
     PEBBLE_INSIDE,
@@ -114,6 +119,12 @@ LOG_ENV: Final = "NOCLOUD_HOOK_LOG"
 JUJU_VERSION: Final = "3.6.8"
 MODEL_NAME: Final = "nocloud"
 MODEL_UUID: Final = "00000000-0000-4000-8000-000000000000"
+# The one kind of storage emulated, and what ``action-fail`` without a message records
+# (Juju 3.6's words).
+STORAGE_KIND: Final = "filesystem"
+# A storage name as Juju's charm metadata allows it (so it needs no quoting in the shell tools).
+STORAGE_NAME: Final = r"[a-z][a-z0-9]*(-[a-z0-9]+)*"
+ACTION_FAILED_DEFAULT: Final = "action failed without reason given, check action for errors"
 
 # --- Another process on a port (squatter) -------------------------------------------------------
 

@@ -3,23 +3,38 @@
 A variant subclasses :class:`ExampleBlogCharm`, hands it its workload and adds
 only the events that exist on its substrate (``remove`` on a machine,
 ``pebble-ready`` on Kubernetes).
+
+The posts are the ``posts`` storage, which Juju keeps for the unit: the charm
+asks the model in each hook whether it is attached (a directory at the
+location proves nothing: rootfs storage is a plain directory) and keeps
+nothing about it. Production mode without it touches nothing and says so.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Final
 
 import ops
 
 import example_blog
 import health
 from blog_config import BlogConfig
+from new_post import NewPost
 from reconcile import Outcome, reconcile
-from workload import PORT, StartFailedError, Workload
+from workload import PORT, POSTS_DIR, StartFailedError, Workload
 
 logger = logging.getLogger(__name__)
 
 WAITING_FOR_MANAGER = "waiting for the workload's service manager"
+POSTS_STORAGE: Final = "posts"
+# A blog its service manager calls running but that does not answer may be
+# in the middle of a restart the manager made itself (Pebble reports a
+# service active while it starts it). A hook waits this long for it to
+# answer, or to stop running, so that it ends on what really happened.
+SETTLE_SECONDS: Final = 10.0
+SETTLE_POLL_SECONDS: Final = 0.2
 
 
 class ExampleBlogCharm(ops.CharmBase):
@@ -31,6 +46,7 @@ class ExampleBlogCharm(ops.CharmBase):
         # What a reconcile in *this* hook found; never stored between hooks.
         self._unreachable: Exception | None = None
         self._start_failure: StartFailedError | None = None
+        self._answer: health.Health | None = None
         framework.observe(self.on.install, self._on_install)
         # Every event after which the workload may differ from the config. The
         # reconcile is cheap when nothing differs, so running it on upgrade
@@ -41,9 +57,16 @@ class ExampleBlogCharm(ops.CharmBase):
             self.on.start,
             self.on.upgrade_charm,
             self.on.update_status,
+            # Before install on a deploy; after upgrade-charm on a refresh that adds it.
+            self.on[POSTS_STORAGE].storage_attached,
         ):
             framework.observe(event, self.reconcile)
+        framework.observe(self.on.add_post_action, self._on_add_post)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
+
+    def _posts_missing(self, mode: str) -> bool:
+        """Whether the mode needs the posts storage and the model has none attached."""
+        return mode == "production" and not self.model.storages[POSTS_STORAGE]
 
     def _on_install(self, event: ops.InstallEvent) -> None:
         # Shown while the hook runs; collect-status replaces it at the end.
@@ -56,8 +79,14 @@ class ExampleBlogCharm(ops.CharmBase):
             config = self.load_config(BlogConfig)
         except ValueError:
             return  # collect-status shows why; nothing is touched until the config is fixed
+        if self._posts_missing(config.mode):
+            return  # collect-status says what to do; a running blog is left as it is
         try:
             outcome = reconcile(self.workload, config.mode)
+            if outcome in (Outcome.UNCHANGED, Outcome.REPAIRED) and not self._settled():
+                # The service manager stopped it, or restarts it in a loop of
+                # its own: this hook starts it once, as for any stopped blog.
+                outcome = reconcile(self.workload, config.mode)
         except self.workload.unreachable_errors as e:
             # Not deferred: the service manager is unreachable only while the
             # workload container is (re)starting, and Juju emits pebble-ready
@@ -75,18 +104,66 @@ class ExampleBlogCharm(ops.CharmBase):
             self._start_failure = e
             return
         if outcome is not Outcome.UNCHANGED:
-            # Each of these is a hook tool call. Juju keeps the ports and the
-            # version, which change only with a start (new code is a restart),
-            # so a hook that changed nothing calls none of them, not even the log.
+            # Each of these is a hook tool call, so a hook that changed nothing
+            # calls none of them, not even the log.
             logger.info("reconciled mode %r: service %s", config.mode, outcome.value)
+        if outcome in (Outcome.STARTED, Outcome.RESTARTED):
+            # Juju keeps the ports and the version, which change only with a
+            # start (new code is a restart).
             self.unit.set_ports(PORT)
             self.unit.set_workload_version(example_blog.VERSION)
+
+    def _settled(self) -> bool:
+        """Whether the blog answers, or is running and still silent after ``SETTLE_SECONDS``.
+
+        False once its service manager no longer runs it. Costs one ``/health``
+        read when the blog answers, which is nearly always.
+        """
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while (answer := health.read(PORT)) is None:
+            if not self.workload.is_running():
+                return False
+            if time.monotonic() >= deadline:
+                return True  # collect-status says it runs but does not answer
+            time.sleep(SETTLE_POLL_SECONDS)
+        # Nothing changes after this in the hook: collect-status needs no read of its own.
+        self._answer = answer
+        return True
+
+    def _on_add_post(self, event: ops.ActionEvent) -> None:
+        """Write one post into the posts storage, never over another one."""
+        if not self.model.storages[POSTS_STORAGE]:
+            event.fail(f"no {POSTS_STORAGE} storage is attached to this unit: nothing was written")
+            return
+        try:
+            post = event.load_params(NewPost)
+        except ValueError as e:
+            event.fail(f"{e}: nothing was written")
+            return
+        location = f"{POSTS_DIR}/{post.file_name}"
+        try:
+            self.workload.create_file(location, post.text)
+        except FileExistsError:
+            event.fail(f"a post named {post.file_name} exists: choose another title")
+            return
+        except self.workload.unreachable_errors as e:
+            event.fail(f"the workload cannot be reached, try again: {e}")
+            return
+        event.set_results({"file": location})
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         try:
             config = self.load_config(BlogConfig)
         except ValueError as e:
             event.add_status(ops.BlockedStatus(str(e)))
+            return
+        if self._posts_missing(config.mode):
+            event.add_status(
+                ops.BlockedStatus(
+                    f"production mode serves the {POSTS_STORAGE} storage, which is not attached: "
+                    f"`juju add-storage {self.unit.name} {POSTS_STORAGE}`, or set mode=test"
+                )
+            )
             return
         event.add_status(self._workload_status(config.mode))
 
@@ -105,7 +182,7 @@ class ExampleBlogCharm(ops.CharmBase):
             )
         if self._unreachable is not None:
             return ops.WaitingStatus(WAITING_FOR_MANAGER)
-        answer = health.read(PORT)
+        answer = self._answer or health.read(PORT)
         if answer is not None:
             if answer.mode == mode:
                 return ops.ActiveStatus(f"serving in {mode} mode")

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import enum
 
-from workload import CODE_FILE, MODE_FILE, ManagedFile, ServiceInput, Workload, blog_code
+from workload import CODE_FILE, MODE_FILE, Drift, ManagedFile, ServiceInput, Workload, blog_code
 
 
 class Outcome(enum.Enum):
     """What one reconcile did to the service."""
 
     UNCHANGED = "unchanged"
+    # Only owners or permissions were put right; the service kept running.
+    REPAIRED = "repaired"
     STARTED = "started"
     RESTARTED = "restarted"
 
@@ -37,14 +39,18 @@ def reconcile(workload: Workload, mode: str) -> Outcome:
     written: there is no short-circuit that could leave a later input stale.
     """
     inputs: list[ServiceInput] = [
-        ManagedFile(workload.path(CODE_FILE), blog_code()),
+        ManagedFile(workload, CODE_FILE, blog_code()),
         workload.service_definition(),
-        ManagedFile(workload.path(MODE_FILE), f"{mode}\n"),
+        ManagedFile(workload, MODE_FILE, f"{mode}\n"),
     ]
-    stale = [each for each in inputs if not each.is_current()]
+    drifts = [(each, each.drift()) for each in inputs]
+    stale = [each for each, drift in drifts if drift is Drift.CONTENT]
+    repairs = [each for each, drift in drifts if drift is Drift.METADATA]
     running = workload.is_running()
+    for each in repairs:
+        each.apply()
     if running and not stale:
-        return Outcome.UNCHANGED
+        return Outcome.REPAIRED if repairs else Outcome.UNCHANGED
     if running:
         workload.stop()
     for each in stale:

@@ -9,9 +9,11 @@ implements. Nothing here imports Juju concepts beyond the path protocol.
 
 from __future__ import annotations
 
+import enum
 import pathlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from charmlibs.pathops import PathProtocol
 
@@ -20,6 +22,8 @@ import example_blog
 SERVICE_NAME: Final = "example-blog"
 PORT: Final = example_blog.DEFAULT_PORT
 MODE_FILE: Final = example_blog.DEFAULT_MODE_FILE
+# Where the posts are: the mount point of the ``posts`` storage, on both substrates.
+POSTS_DIR: Final = example_blog.DEFAULT_POSTS_DIR
 CODE_FILE: Final = "/opt/example-blog/example_blog.py"
 # The blog's defaults for its mode file, posts directory and port are the paths
 # above, so the command line needs nothing but the interpreter and the code.
@@ -28,6 +32,8 @@ COMMAND: Final = f"/usr/bin/python3 {CODE_FILE}"
 # as an unprivileged user but must never be able to change them.
 FILE_OWNER = "root"
 FILE_MODE: Final = 0o644
+# A status message shows at most this much of the blog's own last words.
+MAX_OUTPUT_CHARS: Final = 160
 
 
 def blog_code() -> str:
@@ -36,16 +42,43 @@ def blog_code() -> str:
     return pathlib.Path(example_blog.__file__).read_text(encoding="utf-8")  # pragma: no mutate
 
 
+class Drift(enum.Enum):
+    """How far one input of the service is from what it should be."""
+
+    NONE = "none"
+    # The content is right but the owner or permissions are not. The running
+    # blog read the content when it started, so the repair needs no restart.
+    METADATA = "metadata"
+    # Missing, unreadable, or different: the blog must restart on the new one.
+    CONTENT = "content"
+
+
+def last_output_line(lines: Iterable[str]) -> str | None:
+    """The last non-empty line of a service's output, cut to fit in a status message."""
+    last = next((line.strip() for line in reversed(list(lines)) if line.strip()), None)
+    if last is None or len(last) <= MAX_OUTPUT_CHARS:
+        return last
+    return last[: MAX_OUTPUT_CHARS - 1].rstrip() + "\u2026"
+
+
 class ServiceInput(Protocol):
     """One input of the service: a file, or its definition in the service manager."""
 
-    def is_current(self) -> bool:
-        """Whether the input already is as desired; only reads."""
+    def drift(self) -> Drift:
+        """How the input differs from what it should be; only reads."""
         ...
 
     def apply(self) -> None:
         """Make the input as desired."""
         ...
+
+
+class FileMetadata(NamedTuple):
+    """Who owns a file and its permission bits, as both substrates can report them."""
+
+    user: str | None
+    group: str | None
+    permissions: int
 
 
 class StartFailedError(Exception):
@@ -69,6 +102,21 @@ class Workload(Protocol):
 
     def path(self, location: str) -> PathProtocol:
         """The path at ``location`` in the workload's filesystem."""
+        ...
+
+    def metadata(self, location: str) -> FileMetadata:
+        """The owner and permissions of the file at ``location`` (pathops reads no permissions).
+
+        Raises ``FileNotFoundError`` when there is no such file.
+        """
+        ...
+
+    def create_file(self, location: str, content: str) -> None:
+        """Create the file atomically, root's and world-readable, never replacing one.
+
+        A reader sees the whole file or none. Raises ``FileExistsError`` when
+        ``location`` exists already, and leaves it as it was.
+        """
         ...
 
     def service_definition(self) -> ServiceInput:
@@ -102,26 +150,38 @@ class ManagedFile:
     a trailing newline changes nothing either.
     """
 
-    path: PathProtocol
+    workload: Workload
+    location: str
     content: str
 
-    def is_current(self) -> bool:
-        """Whether the file holds the content and belongs to root.
+    def drift(self) -> Drift:
+        """Content first, then owner and permissions.
 
-        A missing, unreadable or undecodable file is simply not current: the
-        reconcile rewrites it, it never crashes on it.
+        A missing, unreadable or undecodable file is simply content drift: the
+        reconcile rewrites it, it never crashes on it. An owner whose id has
+        no name is drift too.
         """
         try:
-            text = self.path.read_text()
-            owned = self.path.owner() == FILE_OWNER and self.path.group() == FILE_OWNER
-        except (OSError, UnicodeDecodeError, KeyError):
-            return False
-        return owned and text.strip() == self.content.strip()
+            text = self.workload.path(self.location).read_text()
+            metadata = self.workload.metadata(self.location)
+        except (OSError, UnicodeDecodeError):
+            return Drift.CONTENT
+        if text.strip() != self.content.strip():
+            return Drift.CONTENT
+        if metadata != FileMetadata(FILE_OWNER, FILE_OWNER, FILE_MODE):
+            return Drift.METADATA
+        return Drift.NONE
 
     def apply(self) -> None:
-        """Write the whole file (Pebble and ``write_text`` both replace it in one call)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(
+        """Write the whole file, owner and permissions with it, in one call.
+
+        Pebble replaces the file atomically; ``write_text`` truncates and
+        writes, then sets the permissions and owner, also of a file that was
+        already there, which is how a metadata drift is repaired.
+        """
+        path = self.workload.path(self.location)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
             self.content,
             mode=FILE_MODE,
             user=FILE_OWNER,

@@ -42,13 +42,13 @@ DEFAULT_MODE = BlogConfig().mode
 
 def write_code_and_service(workload: Workload) -> None:
     """Write the blog's code and its service definition: what any design needs before a start."""
-    ManagedFile(workload.path(CODE_FILE), blog_code()).apply()
+    ManagedFile(workload, CODE_FILE, blog_code()).apply()
     workload.service_definition().apply()
 
 
 def write_mode(workload: Workload, mode: str) -> None:
     """Write the mode file the blog reads when it next starts."""
-    ManagedFile(workload.path(MODE_FILE), f"{mode}\n").apply()
+    ManagedFile(workload, MODE_FILE, f"{mode}\n").apply()
 
 
 class TemptingDesign(ops.CharmBase):

@@ -54,3 +54,8 @@ def metadata(variant: str) -> dict[str, Any]:
 def config_options() -> dict[str, Any]:
     """The shared config options."""
     return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def action_definitions() -> dict[str, Any]:
+    """The shared actions."""
+    return yaml.safe_load((ROOT / "actions.yaml").read_text())

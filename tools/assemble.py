@@ -5,8 +5,8 @@ The repository holds every shared file once at the top level, and each
 variant directory (``machine/``, ``k8s/``) holds only what differs. charmcraft
 packs one project directory per charm, so this script builds that directory:
 
-* ``charmcraft.yaml``, ``config.yaml``, ``pyproject.toml``, ``uv.lock``,
-  ``README.md`` and ``LICENSE`` are copied as they are;
+* ``charmcraft.yaml``, ``config.yaml``, ``actions.yaml``, ``pyproject.toml``,
+  ``uv.lock``, ``README.md`` and ``LICENSE`` are copied as they are;
 * ``metadata.yaml`` is the top-level one with the variant's keys added (a key
   defined in both is an error, never a silent override);
 * ``src/`` is the shared ``src/`` with the variant's ``src/`` laid over it (a
@@ -27,7 +27,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("machine", "k8s")
-COPIED = ("charmcraft.yaml", "config.yaml", "pyproject.toml", "uv.lock", "README.md", "LICENSE")
+COPIED = (
+    "charmcraft.yaml",
+    "config.yaml",
+    "actions.yaml",
+    "pyproject.toml",
+    "uv.lock",
+    "README.md",
+    "LICENSE",
+)
 
 
 class LayoutError(Exception):

@@ -7,6 +7,7 @@ Pebble's start/stop calls are where the tests watch starts and stops.
 
 from __future__ import annotations
 
+import http
 import http.client
 import re
 from dataclasses import dataclass
@@ -16,13 +17,29 @@ import ops
 from charmlibs.pathops import ContainerPath
 
 from example_blog import REASON_PREFIX
-from workload import COMMAND, PORT, SERVICE_NAME, StartFailedError
+from workload import (
+    COMMAND,
+    FILE_MODE,
+    FILE_OWNER,
+    PORT,
+    SERVICE_NAME,
+    Drift,
+    FileMetadata,
+    StartFailedError,
+    last_output_line,
+)
 
 CONTAINER_NAME: Final = "blog"
 LAYER_NAME: Final = "example-blog"
 CHECK_NAME: Final = "blog-alive"
 # The image's unprivileged user (see docs/workload.md).
 SERVICE_USER: Final = "_daemon_"
+# What Pebble puts before the service's last lines in a failed start's task log.
+OUTPUT_HEADING: Final = "Most recent service output:"
+# Each of those lines: "TIMESTAMP [SERVICE] TEXT".
+OUTPUT_LINE: Final = re.compile(r"^\s*\S+ \[[^\]]+\] ?(.*)$")
+# Pebble's words for a service that exited within its first second.
+EXITED: Final = re.compile(r"exited quickly with code (\d+)")
 
 LAYER: Final = ops.pebble.Layer(
     {
@@ -32,6 +49,8 @@ LAYER: Final = ops.pebble.Layer(
                 "override": "replace",
                 "summary": "ExampleBlog web service",
                 "command": COMMAND,
+                # Unbuffered, so the service's last lines are its last words.
+                "environment": {"PYTHONUNBUFFERED": "1"},
                 "startup": "enabled",
                 "user": SERVICE_USER,
                 "group": SERVICE_USER,
@@ -51,22 +70,39 @@ LAYER: Final = ops.pebble.Layer(
 )
 
 
+def service_output(error: ops.pebble.ChangeError) -> list[str]:
+    """The service's last lines of output, as Pebble logged them with the failed start."""
+    lines: list[str] = []
+    for task in error.change.tasks:
+        for entry in task.log:
+            _, heading, rest = entry.partition(OUTPUT_HEADING)
+            if heading:
+                lines += [m.group(1) for m in map(OUTPUT_LINE.match, rest.splitlines()) if m]
+    return lines
+
+
 def describe_failure(error: ops.pebble.ChangeError) -> str:
     """Why a start failed, from Pebble's record of the failed change.
 
-    Pebble adds the service's last lines of output to the failed task's log;
-    the blog's own reason is the last of them that starts with its prefix.
-    Without one, Pebble's error says how the process ended.
+    The blog's own reason is the last output line that starts with its
+    prefix. Otherwise Pebble's error says how the process ended (in the
+    words the machine charm uses for an exit status), and the service's last
+    line of output (an exception, a missing file) says why; with no output,
+    Pebble's error is all there is (a command it could not run).
     """
-    lines = [
-        line for task in error.change.tasks for entry in task.log for line in entry.splitlines()
-    ]
-    reasons = [line.split(REASON_PREFIX, 1)[1] for line in lines if REASON_PREFIX in line]
+    output = service_output(error)
+    reasons = [line.split(REASON_PREFIX, 1)[1] for line in output if REASON_PREFIX in line]
     if reasons:
         return reasons[-1].strip()
     last = error.err.strip().splitlines()[-1] if error.err.strip() else "Pebble gave no reason"
-    found = re.search(r"\((.*)\)$", last)
-    return found.group(1) if found else last.lstrip("- ")
+    if exited := EXITED.search(last):
+        ended = f"it exited with status {exited.group(1)}"
+    elif found := re.search(r"\((.*)\)$", last):
+        ended = found.group(1)
+    else:
+        ended = last.lstrip("- ")
+    words = last_output_line(output)
+    return f"{ended}: {words}" if words else ended
 
 
 @dataclass(frozen=True)
@@ -75,12 +111,13 @@ class PebbleServiceDefinition:
 
     container: ops.Container
 
-    def is_current(self) -> bool:
-        """Whether the plan already holds exactly this service and check."""
+    def drift(self) -> Drift:
+        """Whether the plan holds exactly this service and check; a plan has no owner."""
         plan = self.container.get_plan()
-        return plan.services.get(SERVICE_NAME) == LAYER.services[SERVICE_NAME] and (
+        current = plan.services.get(SERVICE_NAME) == LAYER.services[SERVICE_NAME] and (
             plan.checks.get(CHECK_NAME) == LAYER.checks[CHECK_NAME]
         )
+        return Drift.NONE if current else Drift.CONTENT
 
     def apply(self) -> None:
         """Add (or replace) the layer; starting is left to the reconcile."""
@@ -110,6 +147,28 @@ class PebbleWorkload:
     def path(self, location: str) -> ContainerPath:
         """A path in the workload container."""
         return ContainerPath(location, container=self.container)
+
+    def metadata(self, location: str) -> FileMetadata:
+        """Owner, group and permission bits from Pebble's file listing."""
+        try:
+            [info] = self.container.list_files(location, itself=True)
+        except ops.pebble.APIError as e:
+            if e.code == http.HTTPStatus.NOT_FOUND:
+                raise FileNotFoundError(location) from None
+            raise
+        return FileMetadata(info.user, info.group, info.permissions)
+
+    def create_file(self, location: str, content: str) -> None:
+        """Push the file unless it exists; Pebble writes a pushed file atomically.
+
+        The check and the push are two calls, but the only writer of posts is
+        this charm, and Juju runs one hook or action of a unit at a time.
+        """
+        if self.container.exists(location):
+            raise FileExistsError(location)
+        self.container.push(
+            location, content, permissions=FILE_MODE, user=FILE_OWNER, group=FILE_OWNER
+        )
 
     def service_definition(self) -> PebbleServiceDefinition:
         """The Pebble layer."""

@@ -7,8 +7,14 @@ where the tests watch starts and stops.
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
+import shutil
 import signal
+import stat
 import subprocess
+import tempfile
 from typing import Final
 
 from charmlibs import systemd
@@ -18,10 +24,15 @@ from example_blog import EXIT_BAD_MODE, EXIT_CANNOT_LISTEN
 from workload import (
     CODE_FILE,
     COMMAND,
+    FILE_MODE,
+    FILE_OWNER,
     MODE_FILE,
+    POSTS_DIR,
     SERVICE_NAME,
+    FileMetadata,
     ManagedFile,
     StartFailedError,
+    last_output_line,
 )
 
 UNIT_FILE: Final = f"/etc/systemd/system/{SERVICE_NAME}.service"
@@ -35,16 +46,25 @@ START_LIMIT_INTERVAL: Final = 60
 START_LIMIT_BURST: Final = 5
 # The blog's exit statuses that carry its reason in systemd's StatusText.
 REASONED_EXITS: Final = (EXIT_BAD_MODE, EXIT_CANNOT_LISTEN)
+# How many of a failed run's last journal entries are searched for its last words.
+OUTPUT_LINES: Final = 20
+JOURNAL_TIMEOUT: Final = 10
 
 # Type=notify: the blog tells systemd it is ready once its socket is bound, so
 # a successful start is a blog that can serve, and one that cannot fails the
 # start where the charm sees it (AF_UNIX is allowed for that notification only).
 # DynamicUser gives the blog a throwaway unprivileged user; the rest takes away
-# everything a small read-only web service does not need.
+# everything a small read-only web service does not need. The posts are the
+# ``posts`` storage, mounted by Juju: the blog starts only once it is mounted
+# (RequiresMountsFor=, which also orders it after a mount that fstab lists)
+# and, like the rest of the file system (ProtectSystem=strict), can only read
+# it. The blog writes nothing, so it has no StateDirectory=. Its Python
+# writes unbuffered, so the journal holds its last words in the order said.
 UNIT_TEXT: Final = f"""\
 [Unit]
 Description=ExampleBlog, the blog run by the example-blog charm
 After=network.target
+RequiresMountsFor={POSTS_DIR}
 StartLimitIntervalSec={START_LIMIT_INTERVAL}
 StartLimitBurst={START_LIMIT_BURST}
 
@@ -52,11 +72,11 @@ StartLimitBurst={START_LIMIT_BURST}
 Type=notify
 NotifyAccess=main
 ExecStart={COMMAND}
+Environment=PYTHONUNBUFFERED=1
 Restart=on-failure
 RestartSec={RESTART_SEC}
 RestartPreventExitStatus={EXIT_BAD_MODE} {EXIT_CANNOT_LISTEN}
 DynamicUser=yes
-StateDirectory=example_blog
 CapabilityBoundingSet=
 AmbientCapabilities=
 NoNewPrivileges=yes
@@ -112,23 +132,86 @@ def unit_properties(*names: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
 
 
-def describe_failure(result: str, main_status: str, status_text: str) -> str:
+def last_words(invocation: str) -> str | None:
+    """The last line the blog's run ``invocation`` wrote, or systemd wrote for it.
+
+    The journal files a service's output under its invocation, and also the
+    lines systemd's own process for it logged before the program ran (an
+    interpreter that cannot be executed, a user that cannot be made).
+    """
+    if not invocation:
+        return None
+    # journalctl from PATH, as systemctl is run; the invocation id is systemd's own.
+    command = [
+        "journalctl",
+        f"_SYSTEMD_INVOCATION_ID={invocation}",
+        f"--lines={OUTPUT_LINES}",
+        "--output=cat",
+        "--no-pager",
+        "--quiet",
+    ]
+    shown = subprocess.run(  # noqa: S603
+        command, capture_output=True, text=True, timeout=JOURNAL_TIMEOUT, check=False
+    )
+    prefix = f"{SERVICE_NAME}.service: "
+    return last_output_line(line.removeprefix(prefix) for line in shown.stdout.splitlines())
+
+
+def describe_failure(result: str, main_status: str, status_text: str, output: str | None) -> str:
     """Why the unit's last run ended, from systemd's own record of it.
 
     ``main_status`` is the exit status or, for a signal, the signal's number.
     The blog's own words (its last ``STATUS=``) are used only with the exit
     statuses it sets them for, so an older status line is never shown as the
-    reason for a newer failure.
+    reason for a newer failure. Otherwise the run's last line of ``output``
+    says what the exit status cannot (an exception, an exec failure).
     """
     if result == "exit-code" and main_status.isdigit():
         if int(main_status) in REASONED_EXITS and status_text:
             return status_text
-        return f"it exited with status {main_status}"
-    if result in ("signal", "core-dump") and main_status.isdigit():
-        return f"it was killed by {signal.Signals(int(main_status)).name}"
-    if result == "start-limit-hit":
+        ended = f"it exited with status {main_status}"
+    elif result in ("signal", "core-dump") and main_status.isdigit():
+        ended = f"it was killed by {signal.Signals(int(main_status)).name}"
+    elif result == "start-limit-hit":
         return "systemd stopped restarting it: too many restarts"
-    return f"systemd reports {result!r}"
+    else:
+        ended = f"systemd reports {result!r}"
+    return f"{ended}: {output}" if output else ended
+
+
+def local_metadata(path: LocalPath) -> FileMetadata:
+    """Owner, group and permission bits from ``stat``; None for an id with no name."""
+    info = path.stat()
+    try:
+        user: str | None = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        user = None
+    try:
+        group: str | None = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = None
+    return FileMetadata(user, group, stat.S_IMODE(info.st_mode))
+
+
+def create_local_file(target: LocalPath, content: str) -> None:
+    """Write a hidden temporary file beside ``target``, then hard-link it into place.
+
+    ``link`` fails on an existing name where ``rename`` would replace it, so
+    the file appears whole or not at all and never replaces another. The
+    temporary name does not end in the blog's post suffix, so the blog never
+    lists it.
+    """
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as written:
+            written.write(content)
+            written.flush()
+            os.fsync(written.fileno())
+        os.chmod(temporary, FILE_MODE)
+        shutil.chown(temporary, FILE_OWNER, FILE_OWNER)
+        os.link(temporary, target)
+    finally:
+        os.unlink(temporary)
 
 
 class SystemdWorkload:
@@ -142,9 +225,17 @@ class SystemdWorkload:
         """A path on this machine."""
         return LocalPath(location)
 
+    def metadata(self, location: str) -> FileMetadata:
+        """Owner, group and permission bits of a file on this machine."""
+        return local_metadata(self.path(location))
+
+    def create_file(self, location: str, content: str) -> None:
+        """Create a file on this machine, atomically and never over another."""
+        create_local_file(self.path(location), content)
+
     def service_definition(self) -> UnitFile:
         """The systemd unit file."""
-        return UnitFile(self.path(UNIT_FILE), UNIT_TEXT)
+        return UnitFile(self, UNIT_FILE, UNIT_TEXT)
 
     def is_running(self) -> bool:
         """Whether systemd reports the unit active."""
@@ -164,15 +255,18 @@ class SystemdWorkload:
             systemd.service_enable("--now", SERVICE_NAME)
         except systemd.SystemdError:
             shown = unit_properties(
-                "ActiveState", "SubState", "Result", "ExecMainStatus", "StatusText"
+                "ActiveState", "SubState", "Result", "ExecMainStatus", "StatusText", "InvocationID"
             )
             # systemctl prints every property it is asked for, empty or not.
             if shown["SubState"] == "auto-restart":
                 systemd.service_stop(SERVICE_NAME)
             elif shown["ActiveState"] != "failed":
                 raise
+            output = last_words(shown["InvocationID"])
             raise StartFailedError(
-                describe_failure(shown["Result"], shown["ExecMainStatus"], shown["StatusText"])
+                describe_failure(
+                    shown["Result"], shown["ExecMainStatus"], shown["StatusText"], output
+                )
             ) from None
 
     def stop(self) -> None:

@@ -54,13 +54,34 @@ VARIANTS = {
     ),
 }
 SHARED_MODULES = frozenset(
-    {"blog_charm.py", "blog_config.py", "example_blog.py", "reconcile.py", "workload.py"}
+    {
+        "blog_charm.py",
+        "blog_config.py",
+        "example_blog.py",
+        "new_post.py",
+        "reconcile.py",
+        "workload.py",
+    }
 )
-TOP_LEVEL = frozenset({"dispatch", "manifest.yaml", "metadata.yaml", "config.yaml", "src", "venv"})
+TOP_LEVEL = frozenset(
+    {"dispatch", "manifest.yaml", "metadata.yaml", "config.yaml", "actions.yaml", "src", "venv"}
+)
 # Import roots the charm code uses directly or through ops, relative to site-packages.
 RUNTIME_IMPORTS = ("ops", "charmlibs/pathops", "charmlibs/systemd", "yaml", "websocket")
+POSTS_STORAGE = {
+    "posts": {
+        "type": "filesystem",
+        "description": "The blog's posts, one UTF-8 text file each, served in production mode.",
+        "location": "/var/lib/example_blog/posts",
+    }
+}
 KUBERNETES_METADATA = {
-    "containers": {"blog": {"resource": "blog-image"}},
+    "containers": {
+        "blog": {
+            "resource": "blog-image",
+            "mounts": [{"storage": "posts", "location": "/var/lib/example_blog/posts"}],
+        }
+    },
     "assumes": ["k8s-api"],
 }
 RUN_TIMEOUT = 120
@@ -137,6 +158,8 @@ def check_metadata(root: Path, variant: Variant) -> list[str]:
         problems.append(f"metadata.yaml names {metadata.get('name')!r}, not {variant.charm!r}")
     if metadata != merged_metadata(variant.name):
         problems.append(f"metadata.yaml differs from the merged metadata of {variant.name}")
+    if metadata.get("storage") != POSTS_STORAGE:
+        problems.append(f"metadata.yaml storage is {metadata.get('storage')!r}")
     if variant.name == "k8s":
         for key, value in KUBERNETES_METADATA.items():
             if metadata.get(key) != value:
@@ -161,6 +184,26 @@ def check_config(root: Path) -> list[str]:
         problems.append(f"config.yaml has no string option mode defaulting to test: {mode!r}")
     if options != yaml.safe_load((ROOT / "config.yaml").read_text())["options"]:
         problems.append("config.yaml options differ from the project's config.yaml")
+    return problems
+
+
+def check_actions(root: Path) -> list[str]:
+    """actions.yaml is the project's, with ``add-post`` and its bounded parameters."""
+    path = root / "actions.yaml"
+    if not path.is_file():
+        return ["actions.yaml is missing"]
+    actions = yaml.safe_load(path.read_text()) or {}
+    problems: list[str] = []
+    if actions != yaml.safe_load((ROOT / "actions.yaml").read_text()):
+        problems.append("actions.yaml differs from the project's actions.yaml")
+    add_post = actions.get("add-post", {})
+    params = add_post.get("params", {})
+    if sorted(params) != ["body", "title"] or add_post.get("required") != ["title"]:
+        problems.append(f"add-post takes {sorted(params)}, requiring {add_post.get('required')}")
+    if any("maxLength" not in param for param in params.values()):
+        problems.append("an add-post parameter has no maxLength")
+    if add_post.get("additionalProperties") is not False:
+        problems.append("add-post accepts parameters it does not declare")
     return problems
 
 

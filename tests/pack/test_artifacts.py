@@ -87,6 +87,11 @@ def test_config_has_the_mode_option(variant: str, unpacked: dict[str, Path]) -> 
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_actions_hold_add_post(variant: str, unpacked: dict[str, Path]) -> None:
+    assert artifact.check_actions(unpacked[variant]) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_src_holds_shared_and_own_modules_only(variant: str, unpacked: dict[str, Path]) -> None:
     assert artifact.check_modules(unpacked[variant], artifact.VARIANTS[variant]) == []
 

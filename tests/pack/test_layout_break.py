@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.pack import artifact
 
@@ -122,6 +123,36 @@ def test_dispatch_that_is_not_executable_is_caught(
         "dispatch is missing or not executable",
         "src/charm.py is missing or not executable",
     ]
+
+
+def test_missing_actions_are_caught(unpacked: dict[str, Path], scratch: Path) -> None:
+    root = doctored(unpacked, "machine", scratch)
+    (root / "actions.yaml").unlink()
+
+    assert artifact.check_layout(root) == ["missing at the top level: ['actions.yaml']"]
+    assert artifact.check_actions(root) == ["actions.yaml is missing"]
+
+
+def test_unbounded_action_parameter_is_caught(unpacked: dict[str, Path], scratch: Path) -> None:
+    root = doctored(unpacked, "k8s", scratch)
+    actions = yaml.safe_load((root / "actions.yaml").read_text())
+    del actions["add-post"]["params"]["body"]["maxLength"]
+    (root / "actions.yaml").write_text(yaml.safe_dump(actions))
+
+    assert artifact.check_actions(root) == [
+        "actions.yaml differs from the project's actions.yaml",
+        "an add-post parameter has no maxLength",
+    ]
+
+
+def test_changed_storage_declaration_is_caught(unpacked: dict[str, Path], scratch: Path) -> None:
+    root = doctored(unpacked, "k8s", scratch)
+    metadata = yaml.safe_load((root / "metadata.yaml").read_text())
+    metadata["storage"]["posts"]["description"] = "Posts."
+    (root / "metadata.yaml").write_text(yaml.safe_dump(metadata))
+
+    problems = artifact.check_metadata(root, artifact.VARIANTS["k8s"])
+    assert problems[-1].startswith("metadata.yaml storage is ")
 
 
 def test_missing_config_is_caught(unpacked: dict[str, Path], scratch: Path) -> None:

@@ -49,7 +49,9 @@ def run_hooks(mode: str, events: list[str], design: str | None = None) -> list[d
         if event not in EVENTS:
             raise SystemExit(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
         config = {"mode": event_mode or mode}
-        state = ctx.run(getattr(ctx.on, event)(), testing.State(config=config))
+        # The posts storage is attached, as Juju attaches it before install.
+        storages = {testing.Storage("posts", index=0)}
+        state = ctx.run(getattr(ctx.on, event)(), testing.State(config=config, storages=storages))
         reports.append(
             {
                 "event": event,

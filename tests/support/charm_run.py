@@ -25,7 +25,7 @@ from ops import testing
 import example_blog
 import health
 import workload
-from tests.variants import config_options, metadata
+from tests.variants import action_definitions, config_options, metadata
 
 PORT_TAKEN = f"cannot listen on port {workload.PORT}: Address already in use"
 
@@ -41,12 +41,14 @@ class FakeBlog:
 
     Like the real blog it reads its mode file only when it starts, exits on a
     file that holds no valid mode, and cannot start while another process
-    holds its port (``port_taken``).
+    holds its port (``port_taken``). With ``crash_status`` it exits with that
+    status and no reason of its own, as on an exception it does not expect.
     """
 
     mode_file: Path
     serving: str | None = None
     port_taken: bool = False
+    crash_status: int | None = None
 
     def start(self) -> tuple[int, str] | None:
         """Start anew; the exit status and reason when it cannot serve, else None."""
@@ -57,6 +59,8 @@ class FakeBlog:
             return example_blog.EXIT_BAD_MODE, str(e)
         if self.port_taken:
             return example_blog.EXIT_CANNOT_LISTEN, PORT_TAKEN
+        if self.crash_status is not None:
+            return self.crash_status, ""
         self.serving = mode
         return None
 
@@ -87,7 +91,19 @@ def fake_blog(root: Path, monkeypatch: pytest.MonkeyPatch) -> FakeBlog:
 
 def context(charm: type[ops.CharmBase], variant: str) -> testing.Context[ops.CharmBase]:
     """An ops.testing context for ``charm`` with ``variant``'s metadata and the shared config."""
-    return testing.Context(charm, meta=metadata(variant), config=config_options())
+    return testing.Context(
+        charm, meta=metadata(variant), config=config_options(), actions=action_definitions()
+    )
+
+
+def posts_storage() -> testing.Storage:
+    """The unit's one instance of the ``posts`` storage."""
+    return testing.Storage("posts", index=0)
+
+
+def without_posts(state: testing.State) -> testing.State:
+    """The same state with no posts storage attached."""
+    return dataclasses.replace(state, storages=frozenset())
 
 
 class FakeServiceManager(Protocol):
@@ -136,8 +152,8 @@ class CharmRun:
         self.service_manager().forget()
 
     def fresh(self, mode: str) -> testing.State:
-        """The Juju state of a new unit with this mode configured."""
-        return testing.State(config={"mode": mode})
+        """The Juju state of a new unit with this mode configured and its posts storage."""
+        return testing.State(config={"mode": mode}, storages={posts_storage()})
 
     def deploy(self, mode: str = "test") -> testing.State:
         """A fresh deploy: install, config-changed, start."""

@@ -23,8 +23,9 @@ import pytest
 from charmlibs.pathops import LocalPath
 from ops import testing
 
+import example_blog
 import workload
-from tests.support.charm_run import CharmRun, FakeBlog, context, fake_blog
+from tests.support.charm_run import CharmRun, FakeBlog, context, fake_blog, posts_storage
 from tests.variants import charm_class
 
 _real_run = subprocess.run
@@ -62,6 +63,9 @@ class FakeSystemctl:
     (``auto-restart``, as after an exit status that ``Restart=on-failure``
     retries). ``show`` reports the properties asked for, as the real one does.
     Calls it was told to fail (``failing``) go to ``refused`` and change nothing.
+    Each start is an invocation with an id of its own; ``journalctl`` answers
+    the lines of one, which are the blog's reason when it fails with one, or
+    ``last_words`` (what a run that fails otherwise wrote).
     """
 
     blog: FakeBlog
@@ -72,6 +76,9 @@ class FakeSystemctl:
     failing: set[str] = field(default_factory=set)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     refused: list[tuple[str, ...]] = field(default_factory=list)
+    last_words: list[str] = field(default_factory=list)
+    journal: dict[str, list[str]] = field(default_factory=dict)
+    invocations: int = 0
 
     @property
     def active(self) -> bool:
@@ -85,12 +92,32 @@ class FakeSystemctl:
         else:
             self.blog.stop()
 
+    @property
+    def invocation(self) -> str:
+        """The id of the unit's last run, as systemd reports it (empty before the first)."""
+        return f"{self.invocations:032x}" if self.invocations else ""
+
     def _start(self) -> int:
         if self.active:
             return 0
+        self.invocations += 1
         self.active = True
         self.restart_pending = self.failed is not None and self.restarts_failures
+        if self.failed is None:
+            self.journal[self.invocation] = []
+        elif self.failed[0] in (example_blog.EXIT_BAD_MODE, example_blog.EXIT_CANNOT_LISTEN):
+            self.journal[self.invocation] = [f"{example_blog.REASON_PREFIX}{self.failed[1]}"]
+        else:
+            self.journal[self.invocation] = list(self.last_words)
         return 1 if self.failed else 0
+
+    def _journalctl(self, argv: tuple[str, ...]) -> str:
+        """The output of one run: ``journalctl _SYSTEMD_INVOCATION_ID=ID --lines=N``."""
+        [invocation] = [
+            a.split("=", 1)[1] for a in argv if a.startswith("_SYSTEMD_INVOCATION_ID=")
+        ]
+        [lines] = [int(a.split("=", 1)[1]) for a in argv if a.startswith("--lines=")]
+        return "".join(f"{line}\n" for line in self.journal.get(invocation, [])[-lines:])
 
     def _properties(self) -> dict[str, str]:
         if self.failed is None:
@@ -101,6 +128,7 @@ class FakeSystemctl:
                 "Result": "success",
                 "ExecMainStatus": "0",
                 "StatusText": "",
+                "InvocationID": self.invocation,
             }
         status, reason = self.failed
         state, sub = ("activating", "auto-restart") if self.restart_pending else ("failed",) * 2
@@ -110,6 +138,7 @@ class FakeSystemctl:
             "Result": "exit-code",
             "ExecMainStatus": str(status),
             "StatusText": reason,
+            "InvocationID": self.invocation,
         }
 
     def _show(self, argv: tuple[str, ...]) -> str:
@@ -139,6 +168,8 @@ class FakeSystemctl:
         return 0, ""
 
     def __call__(self, cmd: Any, *args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+        if isinstance(cmd, list) and cmd and cmd[0] == "journalctl":
+            return _completed(cmd, 0, self._journalctl(tuple(cmd[1:])), "", kwargs)
         if not (isinstance(cmd, list) and cmd and cmd[0] == "systemctl"):
             return _real_run(cmd, *args, **kwargs)
         argv = tuple(cmd[1:])
@@ -247,17 +278,22 @@ class K8sCharmRun(CharmRun):
     def container(self, *, can_connect: bool = True, **kwargs: Any) -> testing.Container:
         """The workload container, its filesystem mounted from the temporary root."""
         mounts: dict[str, testing.Mount] = {}
-        for location in (workload.MODE_FILE, workload.CODE_FILE):
-            directory = self.file(location).parent
+        directories = (
+            str(Path(workload.MODE_FILE).parent),
+            str(Path(workload.CODE_FILE).parent),
+            workload.POSTS_DIR,
+        )
+        for location in directories:
+            directory = self.file(location)
             directory.mkdir(parents=True, exist_ok=True)
-            mounts[directory.name] = testing.Mount(
-                location=str(Path(location).parent), source=directory
-            )
+            mounts[directory.name] = testing.Mount(location=location, source=directory)
         return testing.Container("blog", can_connect=can_connect, mounts=mounts, **kwargs)
 
     def fresh(self, mode: str) -> testing.State:
         """A new pod: the workload container's Pebble is up but knows nothing yet."""
-        return testing.State(config={"mode": mode}, containers={self.container()})
+        return testing.State(
+            config={"mode": mode}, containers={self.container()}, storages={posts_storage()}
+        )
 
     def deploy(self, mode: str = "test") -> testing.State:
         """A fresh deploy where Pebble answers only from pebble-ready on."""
@@ -278,23 +314,30 @@ def connect(state: testing.State, can_connect: bool = True) -> testing.State:
     return dataclasses.replace(state, containers={container})
 
 
-def failed_start(status: int, reason: str) -> ops.pebble.ChangeError:
-    """The error Pebble gives for a service that exits right after it is started."""
+def failed_start(
+    status: int, reason: str, output: list[str] | None = None
+) -> ops.pebble.ChangeError:
+    """The error Pebble gives for a service that exits right after it is started.
+
+    ``output`` is what the service wrote; by default the blog's reason line,
+    or nothing when it gave none.
+    """
+    if output is None:
+        output = [f"example-blog: {reason}"] if reason else []
     now = "2026-01-01T00:00:00Z"
     err = (
         "cannot perform the following tasks:\n- Start service "
         f'"{workload.SERVICE_NAME}" (service start attempt: exited quickly with code '
         f"{status}, will restart)"
     )
-    output = (
-        f"Most recent service output:\n    {now} [{workload.SERVICE_NAME}] example-blog: {reason}"
-    )
+    shown = "".join(f"\n    {now} [{workload.SERVICE_NAME}] {line}" for line in output)
+    logged = [f"Most recent service output:{shown}"] if output else []
     task: Any = {
         "id": "1",
         "kind": "start",
         "summary": f'Start service "{workload.SERVICE_NAME}"',
         "status": "Error",
-        "log": [output, f"{now} ERROR {err.splitlines()[-1]}"],
+        "log": [*logged, f"{now} ERROR {err.splitlines()[-1]}"],
         "progress": {"label": "", "done": 1, "total": 1},
         "spawn-time": now,
     }

@@ -17,10 +17,11 @@ from pathlib import Path
 import ops
 import pytest
 from charmlibs.pathops import LocalPath
+from systemd_workload import create_local_file, local_metadata
 
 from blog_charm import ExampleBlogCharm
 from tests.support.charm_run import CharmRun, FakeBlog, context, fake_blog
-from workload import COMMAND, SERVICE_NAME, StartFailedError
+from workload import COMMAND, SERVICE_NAME, Drift, FileMetadata, StartFailedError
 
 # What the fake service manager knows the service as, once its definition is applied.
 SERVICE = f"{SERVICE_NAME}: {COMMAND}"
@@ -61,6 +62,14 @@ class FakeWorkload:
         """The file at ``location`` under the root."""
         self.answer()
         return LocalPath(self.root, location.lstrip("/"))
+
+    def metadata(self, location: str) -> FileMetadata:
+        """The file's owner and permissions, as on a machine."""
+        return local_metadata(self.path(location))
+
+    def create_file(self, location: str, content: str) -> None:
+        """Create the file as on a machine: whole or not at all, never over another."""
+        create_local_file(self.path(location), content)
 
     def service_definition(self) -> FakeServiceDefinition:
         """The service as the fake service manager should know it."""
@@ -108,10 +117,10 @@ class FakeServiceDefinition:
 
     workload: FakeWorkload
 
-    def is_current(self) -> bool:
+    def drift(self) -> Drift:
         """Whether the service manager knows the service as it should."""
         self.workload.answer()
-        return self.workload.defined == SERVICE
+        return Drift.NONE if self.workload.defined == SERVICE else Drift.CONTENT
 
     def apply(self) -> None:
         """Tell the service manager the service as it should be."""

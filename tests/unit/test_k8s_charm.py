@@ -17,7 +17,7 @@ from pebble_workload import describe_failure
 
 from tests.support.charm_run import PORT_TAKEN, with_mode
 from tests.support.service_managers import K8sCharmRun, connect, failed_start
-from workload import CODE_FILE, MODE_FILE, SERVICE_NAME
+from workload import CODE_FILE, MAX_OUTPUT_CHARS, MODE_FILE, SERVICE_NAME
 
 
 def service_running(state: testing.State) -> bool:
@@ -49,7 +49,7 @@ def test_waits_while_pebble_is_unreachable(k8s: K8sCharmRun):
 
 
 def test_reachable_pebble_is_used_before_pebble_ready(k8s: K8sCharmRun):
-    state = testing.State(config={"mode": "production"}, containers={k8s.container()})
+    state = k8s.fresh("production")
     state = k8s.run(k8s.ctx.on.config_changed(), state)
     state = k8s.run(k8s.ctx.on.pebble_ready(state.get_container("blog")), state)
 
@@ -104,7 +104,7 @@ def test_pod_reschedule_starts_once_in_any_order(
     k8s: K8sCharmRun, order: tuple[str, ...], unreachable: int
 ):
     """A new pod: empty workload filesystem, empty Pebble plan, no charm state at all."""
-    state = testing.State(config={"mode": "production"}, containers={k8s.container()})
+    state = k8s.fresh("production")
     for index, event in enumerate(order):
         state = connect(state, can_connect=index >= unreachable)
         if event == "pebble_ready":
@@ -144,11 +144,7 @@ def test_pebble_drops_between_the_read_and_the_write(
     The hook must not fail, nothing may be half-written, and the unit waits;
     the pebble-ready that follows Pebble's return finishes with one start.
     """
-    state = (
-        k8s.deploy("test")
-        if running
-        else testing.State(config={"mode": "test"}, containers={k8s.container()})
-    )
+    state = k8s.deploy("test") if running else k8s.fresh("test")
     starts_before = k8s.pebble.starts
 
     def unreachable(*args: object, **kwargs: object):
@@ -220,9 +216,30 @@ def test_failure_reason_without_the_blogs_words_is_pebbles():
     for task in error.change.tasks:
         task.log.clear()
 
-    assert (
-        describe_failure(error)
-        == "service start attempt: exited quickly with code 1, will restart"
+    assert describe_failure(error) == "it exited with status 1"
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        (
+            ["Traceback (most recent call last):", '  File "x", line 1', "MemoryError", "  "],
+            "it exited with status 1: MemoryError",
+        ),
+        (["é" * 400], f"it exited with status 1: {'é' * (MAX_OUTPUT_CHARS - 1)}\u2026"),
+    ],
+    ids=["exception", "long"],
+)
+def test_an_unexplained_failed_start_shows_the_services_last_line(
+    k8s: K8sCharmRun, output: list[str], reason: str
+):
+    assert describe_failure(failed_start(1, "", output)) == reason
+
+    k8s.blog.crash_status = 1
+    state = k8s.deploy("test")
+
+    assert state.unit_status.message.startswith(
+        "ExampleBlog cannot serve: it exited with status 1"
     )
 
 

@@ -12,7 +12,7 @@ from ops import testing
 
 from tests.support.charm_run import PORT_TAKEN, with_mode
 from tests.support.service_managers import MachineCharmRun
-from workload import CODE_FILE, MODE_FILE
+from workload import CODE_FILE, MAX_OUTPUT_CHARS, MODE_FILE
 
 
 def test_deploy_installs_an_enabled_hardened_unit(machine: MachineCharmRun):
@@ -144,11 +144,12 @@ def test_remove_before_install_completed_does_not_fail(machine: MachineCharmRun)
 @pytest.mark.parametrize(
     ("uid", "gid"), [(65534, 65534), (0, 65534), (65534, 0)], ids=["both", "group", "owner"]
 )
-def test_mode_file_taken_over_by_another_user_is_rewritten(
+def test_mode_file_taken_over_by_another_user_is_given_back_without_a_restart(
     machine: MachineCharmRun, uid: int, gid: int
 ):
-    """The blog trusts the file because only root can change it: another owner is a difference.
+    """The blog trusts the file because only root can change it: the owner is put back.
 
+    Its content is still the one the running blog read, so nothing restarts.
     (ops.testing's Pebble does not emulate ownership; the real-Pebble tier checks it there.)
     """
     state = machine.deploy("production")
@@ -159,7 +160,7 @@ def test_mode_file_taken_over_by_another_user_is_rewritten(
 
     assert (path.stat().st_uid, path.stat().st_gid) == (0, 0)
     assert path.read_text() == "production\n"
-    assert (machine.starts, machine.stops) == (2, 1)
+    assert (machine.starts, machine.stops) == (1, 0)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +190,41 @@ def test_failure_reason_comes_from_systemds_record(
     result: str, status: str, text: str, reason: str
 ):
     """The blog's own status line only where its exit status says it wrote it for this exit."""
-    assert systemd_workload.describe_failure(result, status, text) == reason
+    assert systemd_workload.describe_failure(result, status, text, None) == reason
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        (
+            ["Traceback (most recent call last):", "  File ...", "MemoryError", ""],
+            "it exited with status 1: MemoryError",
+        ),
+        (
+            ["Failed at step EXEC spawning /usr/bin/python3: No such file or directory"],
+            "it exited with status 1: Failed at step EXEC spawning /usr/bin/python3: "
+            "No such file or directory",
+        ),
+        ([], "it exited with status 1"),
+        (["x" * 500], f"it exited with status 1: {'x' * (MAX_OUTPUT_CHARS - 1)}\u2026"),
+    ],
+    ids=["exception", "exec", "silent", "long"],
+)
+def test_an_unexplained_failed_start_shows_the_runs_last_words(
+    machine: MachineCharmRun, words: list[str], reason: str
+):
+    """The blog said nothing of its own: the journal of that run says why, bounded."""
+    # systemd's own lines for the run carry the unit's name, the blog's do not.
+    machine.systemctl.last_words = [
+        f"example-blog.service: {line}" if "EXEC" in line else line for line in words
+    ]
+    machine.blog.crash_status = 1
+
+    state = machine.deploy("test")
+
+    assert state.unit_status == testing.BlockedStatus(
+        f"ExampleBlog cannot serve: {reason} (see `journalctl -u example-blog`)"
+    )
 
 
 def test_a_failed_start_that_systemd_would_retry_is_called_off_and_blocked(

@@ -17,7 +17,7 @@ from ops import testing
 from example_blog import MODES
 from tests.support.charm_run import CharmRun, with_mode
 from tests.support.workload_fake import SharedCharmRun
-from workload import CODE_FILE, MODE_FILE
+from workload import CODE_FILE, MODE_FILE, Drift
 
 INVALID_MODES = ["Test", "PRODUCTION", "", " ", " test", "production\n", "staging", "prod"]
 DAMAGE = {
@@ -152,7 +152,7 @@ def test_a_stale_service_definition_is_applied_with_one_restart(charm: SharedCha
 
     state = charm.run(charm.ctx.on.upgrade_charm(), state)
 
-    assert charm.workload.service_definition().is_current()
+    assert charm.workload.service_definition().drift() is Drift.NONE
     assert (charm.starts, charm.stops) == (2, 1)
     assert state.unit_status == testing.ActiveStatus("serving in test mode")
 

@@ -10,9 +10,12 @@ sees it only through its ``/health`` answer and what the service manager says.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from ops import testing
 
+import blog_charm
 from health import Health
 from tests.support.charm_run import PORT_TAKEN, CharmRun, with_mode
 from tests.support.workload_fake import SharedCharmRun
@@ -49,15 +52,70 @@ def test_port_taken_blocks_with_the_reason_and_retries_once_per_hook(each_charm:
 def test_a_running_blog_that_does_not_answer_is_not_active(
     charm: SharedCharmRun, monkeypatch: pytest.MonkeyPatch
 ):
-    """Its manager says it runs (it is starting, or it hangs): still not Active."""
+    """Its manager says it runs (it is starting, or it hangs): the hook waits, then not Active."""
     state = charm.deploy("test")
+    starts = charm.starts
     monkeypatch.setattr("health.read", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr(blog_charm, "SETTLE_SECONDS", 0.3)
 
+    began = time.monotonic()
     state = charm.run(charm.ctx.on.update_status(), state)
 
+    assert time.monotonic() - began >= 0.3
+    assert charm.starts == starts
     assert state.unit_status == testing.MaintenanceStatus(
         "ExampleBlog is running but not answering yet"
     )
+
+
+class ManagersOwnRestart:
+    """``health.read`` during a restart the service manager makes itself, in the middle of a hook.
+
+    The manager reports the blog running while it starts it, and the blog
+    answers nothing; after ``silent`` reads the restart is over: the blog
+    serves (``survives``) or its manager gave up on it with its port taken.
+    """
+
+    def __init__(self, charm: SharedCharmRun, silent: int, *, survives: bool):
+        self.charm, self.silent, self.survives = charm, silent, survives
+        self.reads = 0
+
+    def __call__(self, port: int, timeout: float = 1.0) -> Health | None:
+        self.reads += 1
+        if self.reads < self.silent:
+            return None
+        if self.reads == self.silent:
+            if self.survives:
+                return self.charm.blog.health(port, timeout)
+            self.charm.blog.stop()
+            self.charm.blog.port_taken = True
+            return None
+        return self.charm.blog.health(port, timeout)
+
+
+@pytest.mark.parametrize("survives", [True, False], ids=["comes-up", "gives-up"])
+def test_a_hook_during_the_managers_own_restart_settles_with_at_most_one_start(
+    charm: SharedCharmRun, monkeypatch: pytest.MonkeyPatch, survives: bool
+):
+    """It ends Active, or Blocked with the blog's reason, never on "not running"."""
+    state = charm.deploy("test")
+    starts = charm.starts
+    charm.blog.stop()
+    charm.blog.start()  # the manager's own restart: running, silent for a moment
+    restart = ManagersOwnRestart(charm, silent=3, survives=survives)
+    monkeypatch.setattr("health.read", restart)
+    monkeypatch.setattr(blog_charm, "SETTLE_POLL_SECONDS", 0.01)
+
+    state = charm.run(charm.ctx.on.update_status(), state)
+
+    if survives:
+        assert charm.starts == starts
+        assert state.unit_status == testing.ActiveStatus("serving in test mode")
+    else:
+        assert charm.starts == starts + 1
+        assert state.unit_status == testing.BlockedStatus(
+            f"ExampleBlog cannot serve: {PORT_TAKEN} (see `{charm.log_command}`)"
+        )
 
 
 def test_blog_killed_and_restarted_by_its_manager_gets_no_start_from_the_charm(

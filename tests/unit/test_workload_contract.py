@@ -18,10 +18,19 @@ import pytest
 from pebble_workload import CONTAINER_NAME, PebbleWorkload
 from systemd_workload import SystemdWorkload
 
+import workload
 from tests.support.charm_run import PORT_TAKEN, FakeBlog, fake_blog
 from tests.support.service_managers import k8s_charm_run, machine_charm_run
 from tests.support.workload_fake import FakeWorkload
-from workload import MODE_FILE, ManagedFile, StartFailedError, Workload
+from workload import (
+    FILE_MODE,
+    MODE_FILE,
+    Drift,
+    FileMetadata,
+    ManagedFile,
+    StartFailedError,
+    Workload,
+)
 
 
 @dataclass
@@ -34,7 +43,7 @@ class Seam:
     def define(self, mode: str) -> None:
         """Apply the service definition and write the mode file, as the reconcile does."""
         self.workload.service_definition().apply()
-        ManagedFile(self.workload.path(MODE_FILE), f"{mode}\n").apply()
+        ManagedFile(self.workload, MODE_FILE, f"{mode}\n").apply()
 
 
 @pytest.fixture(params=["fake", "systemd", "pebble"])
@@ -56,11 +65,11 @@ def seam(
 
 
 def test_the_service_definition_is_current_once_applied(seam: Seam):
-    assert not seam.workload.service_definition().is_current()
+    assert seam.workload.service_definition().drift() is Drift.CONTENT
 
     seam.workload.service_definition().apply()
 
-    assert seam.workload.service_definition().is_current()
+    assert seam.workload.service_definition().drift() is Drift.NONE
 
 
 def test_a_start_serves_the_mode_file_and_a_stop_ends_it(seam: Seam):
@@ -91,3 +100,28 @@ def test_a_start_the_blog_does_not_survive_raises_its_reason_and_leaves_it_stopp
 
     assert not seam.workload.is_running()
     assert seam.blog.serving is None
+
+
+def test_a_written_file_reports_the_owner_and_permissions_it_was_written_with(seam: Seam):
+    seam.define("test")
+
+    assert seam.workload.metadata(MODE_FILE) == FileMetadata(
+        workload.FILE_OWNER, workload.FILE_OWNER, FILE_MODE
+    )
+
+
+def test_a_missing_file_has_no_metadata(seam: Seam):
+    with pytest.raises(FileNotFoundError):
+        seam.workload.metadata("/etc/example_blog/none")
+
+
+def test_a_created_file_is_whole_and_never_replaces_one(seam: Seam):
+    seam.define("test")
+    location = "/etc/example_blog/created"
+
+    seam.workload.create_file(location, "first\n")
+    with pytest.raises(FileExistsError):
+        seam.workload.create_file(location, "second\n")
+
+    assert seam.workload.path(location).read_text() == "first\n"
+    assert seam.workload.metadata(location).permissions == FILE_MODE
