@@ -34,10 +34,10 @@ LAYER_NAME: Final = "example-blog"
 CHECK_NAME: Final = "blog-alive"
 # The image's unprivileged user (see docs/workload.md).
 SERVICE_USER: Final = "_daemon_"
-# What Pebble puts before the service's last lines in a failed start's task log.
+# What Pebble puts before the service's last lines in a failed start's task
+# log, each of them then indented by four spaces.
 OUTPUT_HEADING: Final = "Most recent service output:"
-# Each of those lines: "TIMESTAMP [SERVICE] TEXT".
-OUTPUT_LINE: Final = re.compile(r"^\s*\S+ \[[^\]]+\] ?(.*)$")
+OUTPUT_INDENT: Final = "    "
 # Pebble's words for a service that exited within its first second.
 EXITED: Final = re.compile(r"exited quickly with code (\d+)")
 
@@ -77,7 +77,7 @@ def service_output(error: ops.pebble.ChangeError) -> list[str]:
         for entry in task.log:
             _, heading, rest = entry.partition(OUTPUT_HEADING)
             if heading:
-                lines += [m.group(1) for m in map(OUTPUT_LINE.match, rest.splitlines()) if m]
+                lines += [line.removeprefix(OUTPUT_INDENT) for line in rest.splitlines()]
     return lines
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import grp
 import os
+import pathlib
 import pwd
 import shutil
 import signal
@@ -18,7 +19,7 @@ import tempfile
 from typing import Final
 
 from charmlibs import systemd
-from charmlibs.pathops import LocalPath
+from charmlibs.pathops import LocalPath, PathProtocol
 
 from example_blog import EXIT_BAD_MODE, EXIT_CANNOT_LISTEN
 from workload import (
@@ -29,6 +30,7 @@ from workload import (
     MODE_FILE,
     POSTS_DIR,
     SERVICE_NAME,
+    Drift,
     FileMetadata,
     ManagedFile,
     StartFailedError,
@@ -48,7 +50,8 @@ START_LIMIT_BURST: Final = 5
 REASONED_EXITS: Final = (EXIT_BAD_MODE, EXIT_CANNOT_LISTEN)
 # How many of a failed run's last journal entries are searched for its last words.
 OUTPUT_LINES: Final = 20
-JOURNAL_TIMEOUT: Final = 10
+# A bound for each system command the charm runs besides systemctl.
+COMMAND_TIMEOUT: Final = 10
 
 # Type=notify: the blog tells systemd it is ready once its socket is bound, so
 # a successful start is a blog that can serve, and one that cannot fails the
@@ -110,13 +113,72 @@ WantedBy=multi-user.target
 """
 
 
+# Revisions before the posts storage had StateDirectory=example_blog, with
+# which systemd made this directory a symlink into /var/lib/private: a
+# directory (0700) that only a service with that StateDirectory= may enter.
+STATE_LINK: Final = str(pathlib.PurePosixPath(POSTS_DIR).parent)
+
+
 class UnitFile(ManagedFile):
-    """The unit file; systemd only sees a new one after a daemon-reload."""
+    """The unit file; systemd only sees a new one after a daemon-reload.
+
+    Replacing the unit of a revision before the posts storage also replaces
+    the state directory symlink that unit left, which the blog could no
+    longer enter (see :func:`replace_state_link`).
+    """
+
+    def drift(self) -> Drift:
+        """The file's drift, and the old unit's symlink, which needs the blog stopped."""
+        if self.workload.path(STATE_LINK).is_symlink():
+            return Drift.CONTENT
+        return super().drift()
 
     def apply(self) -> None:
-        """Write the unit, then tell systemd to read it."""
+        """Put the posts where the new unit reads them, write the unit, tell systemd."""
+        replace_state_link(self.workload.path(STATE_LINK), self.workload.path(POSTS_DIR))
         super().apply()
         systemd.daemon_reload()
+
+
+def replace_state_link(link: PathProtocol, posts: PathProtocol) -> None:
+    """Make ``link`` a directory again, with the posts storage mounted where the metadata says.
+
+    Juju mounts the storage at its location, which resolves through the
+    symlink into /var/lib/private, so the mount is moved to the real path
+    (bound there, then unmounted from the old one: a mount under a shared
+    one cannot be moved). Posts the operator kept in the old directory stay
+    there untouched, visible again once the storage no longer covers them
+    (docs/posts.md says how to copy them).
+    """
+    if not link.is_symlink():
+        return
+    old_posts = pathlib.Path(os.path.realpath(str(link))) / posts.name
+    mounted = is_mount_point(old_posts)
+    link.unlink()
+    posts.mkdir(mode=0o755, parents=True)
+    if mounted:
+        _run("mount", "--bind", str(old_posts), str(posts))
+        _run("umount", str(old_posts))
+
+
+def is_mount_point(path: pathlib.Path) -> bool:
+    """Whether a file system is mounted at ``path``, bind mounts of a directory included.
+
+    ``os.path.ismount`` compares devices, which a bind mount from the same
+    file system does not change; the kernel's mount table says it.
+    """
+    with open("/proc/self/mountinfo", encoding="utf-8") as table:
+        # The fifth field is the mount point, with space, tab, newline and backslash octal-escaped.
+        points = {line.split()[4] for line in table if len(line.split()) > 4}
+    escaped = str(path)
+    for char in "\\ \t\n":
+        escaped = escaped.replace(char, f"\\{ord(char):03o}")
+    return escaped in points
+
+
+def _run(*command: str) -> None:
+    """Run a system command with fixed arguments; fail the hook with its error if it fails."""
+    subprocess.run(command, capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT)  # noqa: S603
 
 
 def _systemctl(*args: str) -> str:
@@ -151,7 +213,7 @@ def last_words(invocation: str) -> str | None:
         "--quiet",
     ]
     shown = subprocess.run(  # noqa: S603
-        command, capture_output=True, text=True, timeout=JOURNAL_TIMEOUT, check=False
+        command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False
     )
     prefix = f"{SERVICE_NAME}.service: "
     return last_output_line(line.removeprefix(prefix) for line in shown.stdout.splitlines())

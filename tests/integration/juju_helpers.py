@@ -1,4 +1,8 @@
-"""The integration tier's side of Juju: bounded ``juju`` calls, and one deployed unit to watch.
+"""The integration tier's side of Juju: bounded ``juju`` calls, and one deployed application.
+
+:class:`DeployedBlog` is the python-libjuju (pytest-operator) driver of
+:class:`tests.integration.scenarios.Deployment`, which the posts scenarios
+are written against.
 
 Every command sent into a unit comes from :mod:`tests.integration.unit_commands`
 (where the real-substrate tier runs each of them on a real systemd and Pebble);
@@ -12,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from pytest_operator.plugin import OpsTest
 
 from tests.integration import readme_commands
 from tests.integration import unit_commands as commands
+from tests.integration.scenarios import ActionOutcome
 
 # One juju CLI call (a hook run through juju exec included).
 CALL_TIMEOUT = 5 * 60
@@ -31,6 +38,12 @@ POLL = 5.0
 T = TypeVar("T")
 # The exit code a cut-off call reports, as timeout(1) does.
 TIMED_OUT = 124
+# A reboot drops every connection; each try to reach the machine again is this short.
+REBOOT_PROBE_TIMEOUT = 60
+# What Juju adds to an action's results besides the charm's own.
+JUJU_RESULT_KEYS = ("return-code", "stdout", "stderr")
+# The one directory of the user's a strictly confined juju snap may read files in.
+SNAP_JUJU_DIR = Path("~/snap/juju/common").expanduser()
 
 
 async def juju(ops_test: OpsTest, *args: str, timeout: float = CALL_TIMEOUT) -> str:
@@ -70,6 +83,33 @@ async def unit_run(ops_test: OpsTest, unit: str, script: str, *, hook: bool = Fa
     return await juju(ops_test, "exec", "--unit", unit, wait, *lock, "--", script)
 
 
+def unit_number(unit: str) -> int:
+    """The number of a unit (``app/3`` is 3), to order units as Juju numbers them."""
+    return int(unit.rsplit("/", 1)[1])
+
+
+def parse_juju_run(code: int, stdout: str, stderr: str) -> ActionOutcome:
+    """What ``juju run --format=json`` reported of its one task, failed or not.
+
+    Juju exits non-zero when the task failed, and prints the task all the
+    same; a call that printed no task (cut off, a bad unit) fails the test.
+    """
+    try:
+        shown: dict[str, Any] = json.loads(stdout) if stdout.strip() else {}
+    except json.JSONDecodeError:
+        shown = {}
+    assert len(shown) == 1, f"juju run exited {code} and reported no one task: {stdout}{stderr}"
+    (task,) = shown.values()
+    results = {
+        str(key): str(value)
+        for key, value in (task.get("results") or {}).items()
+        if key not in JUJU_RESULT_KEYS
+    }
+    outcome = ActionOutcome(str(task["status"]), results, str(task.get("message") or ""))
+    assert code == 0 or outcome.status != "completed", f"juju run exited {code}: {stderr}"
+    return outcome
+
+
 async def run_hook(ops_test: OpsTest, unit: str, hook: str) -> None:
     """Run one of the charm's hooks now, through its dispatch, as Juju would."""
     await unit_run(ops_test, unit, commands.hook(hook), hook=True)
@@ -93,20 +133,42 @@ async def status(ops_test: OpsTest) -> dict[str, Any]:
 
 @dataclass
 class DeployedBlog:
-    """One deployed variant, with its substrate's way of counting starts."""
+    """One deployed variant, with its substrate's ways of counting starts and telling hosts apart.
+
+    ``starts_on`` counts the blog's starts on a unit (systemd's journal of this
+    boot, or this pod's Pebble changes), ``incarnation_of`` names the unit's
+    boot or pod, and ``reschedule_pod`` (Kubernetes only) deletes a unit's
+    pod and waits for the new one.
+    """
 
     ops_test: OpsTest
     app: str
-    starts: Callable[[], Awaitable[int]]
+    starts_on: Callable[[str], Awaitable[int]]
+    incarnation_of: Callable[[str], Awaitable[str]]
+    reschedule_pod: Callable[[str], Awaitable[None]] | None = None
 
     @property
     def unit(self) -> str:
         """The unit under test."""
         return f"{self.app}/0"
 
-    async def run(self, script: str) -> str:
-        """Run one of :mod:`unit_commands`' commands on the unit."""
-        return await unit_run(self.ops_test, self.unit, script)
+    async def units(self) -> list[str]:
+        """Every unit of the application that Juju knows, by number."""
+        assert self.ops_test.model is not None
+        app = self.ops_test.model.applications[self.app]
+        return sorted((unit.name for unit in app.units), key=unit_number)
+
+    async def run(self, script: str, unit: str | None = None) -> str:
+        """Run one of :mod:`unit_commands`' commands on ``unit`` (the unit under test)."""
+        return await unit_run(self.ops_test, unit or self.unit, script)
+
+    async def starts(self, unit: str | None = None) -> int:
+        """How many times the blog started on ``unit`` (the unit under test)."""
+        return await self.starts_on(unit or self.unit)
+
+    async def incarnation(self, unit: str | None = None) -> str:
+        """What names ``unit``'s current boot or pod (the unit under test's)."""
+        return await self.incarnation_of(unit or self.unit)
 
     async def hook(self, name: str) -> None:
         """Run one of the charm's hooks on the unit, now."""
@@ -117,14 +179,76 @@ class DeployedBlog:
         return commands.parse_health(await self.run(commands.health()))
 
     async def settle(self, status: str = "active", message: str | None = None) -> None:
-        """Wait until the unit shows ``message`` (evidence that the hooks ran), then is idle."""
+        """Wait until every unit shows ``message`` (evidence that the hooks ran), then is idle."""
         model = self.ops_test.model
         assert model is not None
         if message is not None:
             await model.block_until(
-                lambda: self.status_message() == message, timeout=SETTLE_TIMEOUT
+                lambda: all(
+                    unit.workload_status_message == message
+                    for unit in model.applications[self.app].units
+                ),
+                timeout=SETTLE_TIMEOUT,
             )
         await model.wait_for_idle(apps=[self.app], status=status, timeout=SETTLE_TIMEOUT)
+
+    async def juju_run(self, command: Sequence[str]) -> ActionOutcome:
+        """Run a user's ``juju run UNIT ACTION key=value...`` as written; its outcome.
+
+        Only the output format and Juju's own wait are added, so that the
+        result can be read and a hung action fails the call.
+        """
+        assert command[:1] == ["run"], f"not a juju run: {command}"
+        options = ["--format=json", f"--wait={CALL_TIMEOUT}s"]
+        code, stdout, stderr = await tried_juju(
+            self.ops_test, "run", *options, *command[1:], timeout=CALL_TIMEOUT + POLL
+        )
+        return parse_juju_run(code, stdout, stderr)
+
+    async def run_action(self, unit: str, action: str, params: Mapping[str, str]) -> ActionOutcome:
+        """Run ``action`` on ``unit``; ``params`` go in a YAML file, so each stays a string.
+
+        (``key=value`` words would be read as YAML: ``title=yes`` a boolean.)
+        The file is where the juju snap can read it, when juju is the snap.
+        """
+        where = SNAP_JUJU_DIR if SNAP_JUJU_DIR.is_dir() else None
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=where, encoding="utf-8") as file:
+            yaml.safe_dump(dict(params), file)
+            file.flush()
+            return await self.juju_run(["run", unit, action, f"--params={file.name}"])
+
+    async def add_unit(self) -> str:
+        """``juju add-unit`` once; the new unit's name, as soon as Juju knows it."""
+        model = self.ops_test.model
+        assert model is not None
+        before = set(await self.units())
+        await juju(self.ops_test, "add-unit", self.app)
+        await model.block_until(
+            lambda: len(model.applications[self.app].units) > len(before), timeout=SETTLE_TIMEOUT
+        )
+        (new,) = set(await self.units()) - before
+        return new
+
+    async def reboot(self, unit: str) -> None:
+        """Reboot the unit's machine; return once ``juju exec`` reaches it in a new boot."""
+        boot_before = (await self.run(commands.boot_id(), unit)).strip()
+        await self.run(commands.reboot(), unit)  # fires a few seconds after juju exec returned
+
+        async def rebooted() -> bool:
+            code, boot_id, _ = await tried_juju(
+                self.ops_test,
+                *("exec", "--unit", unit, f"--wait={REBOOT_PROBE_TIMEOUT}s"),
+                *("--", commands.boot_id()),
+                timeout=REBOOT_PROBE_TIMEOUT + 30,
+            )
+            return code == 0 and boot_id.strip() not in ("", boot_before)
+
+        await poll_until(rebooted, f"{unit} back from its reboot")
+
+    async def reschedule(self, unit: str) -> None:
+        """Delete the unit's pod; return once its replacement runs with every container ready."""
+        assert self.reschedule_pod is not None, f"{self.app} has no pods to reschedule"
+        await self.reschedule_pod(unit)
 
     async def set_mode(self, mode: str) -> None:
         """Change the config and wait for the charm to serve that mode."""
@@ -154,10 +278,13 @@ class DeployedBlog:
         await self.settle(message=f"serving in {mode} mode")
         return mode
 
-    def status_message(self) -> str:
-        """The unit's workload status message."""
+    def status_message(self, unit: str | None = None) -> str:
+        """The workload status message of ``unit`` (the unit under test)."""
         assert self.ops_test.model is not None
-        return self.ops_test.model.applications[self.app].units[0].workload_status_message
+        wanted = unit or self.unit
+        units = self.ops_test.model.applications[self.app].units
+        (found,) = (shown for shown in units if shown.name == wanted)
+        return found.workload_status_message
 
     async def refresh(self, charm: Any) -> None:
         """Refresh to ``charm`` and wait until the unit itself runs the new revision."""

@@ -1,7 +1,7 @@
 """The ``juju`` commands the README tells a user to type, as the integration tier runs them.
 
-The README's Deploy and Configure sections are the user's instructions. The
-integration tests deploy and configure with these very commands (only the
+The README's Deploy, Configure and Posts sections are the user's instructions.
+The integration tests deploy, configure and add a post with these very commands (only the
 packed charm's path and the model differ), so that instructions that no
 longer work fail a test instead of a user. Plain text parsing, no Juju: the
 offline ``tests/repo`` tier checks the parse on every change.
@@ -69,3 +69,27 @@ def config_command(application: str, readme: str | None = None) -> list[str]:
             f"README.md's Configure section has {len(found)} `juju config {application}`"
         )
     return found[0]
+
+
+def add_post_command(unit: str, readme: str | None = None) -> list[str]:
+    """The README's ``juju run UNIT add-post ...`` for ``unit``, without the leading ``juju``."""
+    found = [
+        words[1:]
+        for words in juju_commands("Posts", readme)
+        if words[1:4] == ["run", unit, "add-post"]
+    ]
+    if len(found) != 1:
+        raise LookupError(f"README.md's Posts section has {len(found)} `juju run {unit} add-post`")
+    return found[0]
+
+
+def action_params(command: list[str]) -> dict[str, str]:
+    """The ``key=value`` parameters of a ``juju run UNIT ACTION key=value...`` command.
+
+    Juju reads each value as YAML; the README's values are plain words, which
+    YAML reads as the same strings.
+    """
+    pairs = [word.partition("=") for word in command[3:]]
+    if not all(key and equals for key, equals, _ in pairs):
+        raise LookupError(f"not all of `juju {shlex.join(command)}` is key=value parameters")
+    return {key: value for key, _, value in pairs}

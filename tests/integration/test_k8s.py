@@ -6,20 +6,21 @@ buffer), cross-checked with the blog's ``start_id``, and with the pod's UID and
 its containers' restart counts, so that a new pod or a restarted container is
 never mistaken for the old one. Every look inside goes through the charm
 container (``juju exec`` of :mod:`tests.integration.unit_commands`): it shares
-the pod's network, and its Pebble client reaches the workload's Pebble.
+the pod's network, and its Pebble client reaches the workload's Pebble. The
+posts scenarios (a post across a deleted pod, a refused name, a second unit)
+are :mod:`tests.integration.scenarios`', run here through :class:`DeployedBlog`,
+which deletes pods with lightkube (:mod:`tests.integration.pods`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import pytest_asyncio
 from lightkube import AsyncClient
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
 from pytest_operator.plugin import OpsTest
 
+from tests.integration import pods, scenarios
 from tests.integration import unit_commands as commands
 from tests.integration.conftest import charm_for, require_model_type
 from tests.integration.juju_helpers import (
@@ -29,48 +30,11 @@ from tests.integration.juju_helpers import (
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
     bounded,
-    poll_until,
 )
 
 pytestmark = pytest.mark.k8s
 APP = "example-blog-k8s"
-POD = f"{APP}-0"
-NOT_FOUND = 404
-
-
-@dataclass(frozen=True)
-class PodState:
-    """The unit's pod as Kubernetes reports it."""
-
-    uid: str
-    restarts: dict[str, int]  # per container
-    ready: bool
-
-
-async def pod_state(kube: AsyncClient, namespace: str) -> PodState:
-    """The pod's UID, its containers' restart counts, and whether all of them are ready."""
-    pod = await kube.get(Pod, POD, namespace=namespace)
-    assert pod.metadata is not None
-    assert pod.metadata.uid is not None
-    statuses = (pod.status.containerStatuses if pod.status else None) or []
-    return PodState(
-        uid=pod.metadata.uid,
-        restarts={status.name: status.restartCount for status in statuses},
-        ready=bool(statuses) and all(status.ready for status in statuses),
-    )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def blog(ops_test: OpsTest) -> DeployedBlog:
-    """The Kubernetes charm's unit; starts counted in this pod's Pebble changes."""
-    await require_model_type(ops_test, "caas")
-
-    async def starts_in_this_pod() -> int:
-        changes = commands.parse_pebble_changes(await deployed.run(commands.pebble_changes()))
-        return commands.pebble_starts(changes)
-
-    deployed = DeployedBlog(ops_test, APP, starts_in_this_pod)
-    return deployed
+POD = pods.pod_name(f"{APP}/0")
 
 
 def namespace(ops_test: OpsTest) -> str:
@@ -78,32 +42,37 @@ def namespace(ops_test: OpsTest) -> str:
     return ops_test.model.info.name
 
 
-async def new_pod(kube: AsyncClient, ops_test: OpsTest, old_uid: str) -> PodState:
-    """Wait for a pod with another UID whose containers are all ready; it."""
-    found: list[PodState] = []
+@pytest_asyncio.fixture(scope="module")
+async def blog(ops_test: OpsTest, kube: AsyncClient) -> DeployedBlog:
+    """The Kubernetes charm's units; starts counted in each pod's Pebble changes."""
+    await require_model_type(ops_test, "caas")
 
-    async def replaced() -> bool:
-        try:
-            state = await pod_state(kube, namespace(ops_test))
-        except ApiError as e:
-            if e.status.code == NOT_FOUND:  # briefly absent while it is recreated
-                return False
-            raise
-        found[:] = [state]
-        return state.uid != old_uid and state.ready
+    async def starts_in_this_pod(unit: str) -> int:
+        changes = commands.parse_pebble_changes(
+            await deployed.run(commands.pebble_changes(), unit)
+        )
+        return commands.pebble_starts(changes)
 
-    await poll_until(replaced, f"a new, ready pod {POD}")
-    return found[0]
+    async def pod(unit: str) -> str:
+        return (await pods.pod_state(kube, namespace(ops_test), pods.pod_name(unit))).incarnation
+
+    async def reschedule(unit: str) -> None:
+        new = await pods.delete_pod(kube, namespace(ops_test), pods.pod_name(unit))
+        assert set(new.restarts.values()) == {0}, new.restarts
+
+    deployed = DeployedBlog(ops_test, APP, starts_in_this_pod, pod, reschedule)
+    return deployed
 
 
 async def assert_fresh_pod_started_once(
     blog: DeployedBlog, kube: AsyncClient, ops_test: OpsTest, old_uid: str, mode: str
 ) -> None:
     """A new pod: one start, in ``mode``, and no container restarted."""
-    state = await new_pod(kube, ops_test, old_uid)
+    state = await pods.new_pod(kube, namespace(ops_test), POD, old_uid)
     await blog.settle(message=f"serving in {mode} mode")
 
-    assert (await pod_state(kube, namespace(ops_test))).uid == state.uid, "the pod changed again"
+    current = await pods.pod_state(kube, namespace(ops_test), POD)
+    assert current.uid == state.uid, "the pod changed again"
     assert set(state.restarts.values()) == {0}, state.restarts
     assert await blog.run(commands.pebble_mode_file()) == f"{mode}\n"
     assert (await blog.health())["mode"] == mode
@@ -146,7 +115,7 @@ async def test_pod_reschedule_starts_once_in_the_new_pod(
 ):
     """A deleted pod comes back with an empty filesystem; the blog must start once, in the mode."""
     await blog.set_mode("production")
-    old = await pod_state(kube, namespace(ops_test))
+    old = await pods.pod_state(kube, namespace(ops_test), POD)
 
     await bounded(kube.delete(Pod, POD, namespace=namespace(ops_test)), f"deleting {POD}")
 
@@ -158,8 +127,21 @@ async def test_refresh_rolls_the_pod_and_starts_once_in_the_new_one(
 ):
     """On Kubernetes a refresh replaces the pod (Juju changes its template): one start there."""
     await blog.set_mode("test")
-    old = await pod_state(kube, namespace(ops_test))
+    old = await pods.pod_state(kube, namespace(ops_test), POD)
 
     await blog.refresh(await charm_for(ops_test, "k8s"))
 
     await assert_fresh_pod_started_once(blog, kube, ops_test, old.uid, "test")
+
+
+async def test_readme_post_is_served_again_by_a_new_pod_started_once(blog: DeployedBlog):
+    await scenarios.assert_readme_post_served_again_in_a_new_pod(blog)
+
+
+async def test_add_post_refuses_a_taken_name_and_keeps_the_first(blog: DeployedBlog):
+    await scenarios.assert_taken_name_is_refused_and_the_first_post_kept(blog)
+
+
+# Last: it leaves the application with two units (two pods).
+async def test_a_second_unit_starts_once_with_posts_of_its_own(blog: DeployedBlog):
+    await scenarios.assert_a_second_unit_starts_once_with_posts_of_its_own(blog)

@@ -3,7 +3,9 @@
 Starts are counted by systemd itself: its "started" journal messages in the
 current boot (one per start, each with the run's InvocationID), cross-checked
 with the blog's own ``start_id``. Every command is ``juju exec`` of
-:mod:`tests.integration.unit_commands`, as root on the machine.
+:mod:`tests.integration.unit_commands`, as root on the machine. The posts
+scenarios (a post across a reboot, a refused name, a second unit) are
+:mod:`tests.integration.scenarios`', run here through :class:`DeployedBlog`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pytest
 import pytest_asyncio
 from pytest_operator.plugin import OpsTest
 
+from tests.integration import scenarios
 from tests.integration import unit_commands as commands
 from tests.integration.conftest import charm_for, require_model_type
 from tests.integration.juju_helpers import (
@@ -20,25 +23,25 @@ from tests.integration.juju_helpers import (
     assert_readme_configure_restarts_once,
     assert_repeated_hooks_add_no_start,
     assert_toggles_restart_once,
-    poll_until,
-    tried_juju,
 )
 
 pytestmark = pytest.mark.machine
 APP = "example-blog"
-# A reboot drops every connection; each try to reach the machine again is this short.
-REBOOT_PROBE_TIMEOUT = 60
 
 
 @pytest_asyncio.fixture(scope="module")
 async def blog(ops_test: OpsTest) -> DeployedBlog:
-    """The machine charm's unit; starts counted in systemd's journal of this boot."""
+    """The machine charm's units; starts counted in systemd's journal of this boot."""
     await require_model_type(ops_test, "iaas")
 
-    async def starts_this_boot() -> int:
-        return len(commands.parse_systemd_starts(await deployed.run(commands.systemd_starts())))
+    async def starts_this_boot(unit: str) -> int:
+        output = await deployed.run(commands.systemd_starts(), unit)
+        return len(commands.parse_systemd_starts(output))
 
-    deployed = DeployedBlog(ops_test, APP, starts_this_boot)
+    async def boot(unit: str) -> str:
+        return (await deployed.run(commands.boot_id(), unit)).strip()
+
+    deployed = DeployedBlog(ops_test, APP, starts_this_boot, boot)
     return deployed
 
 
@@ -97,24 +100,28 @@ async def test_deleted_mode_file_is_rewritten_with_one_start(blog: DeployedBlog)
     assert await blog.starts() == starts + 1
 
 
-async def test_reboot_adds_no_start(ops_test: OpsTest, blog: DeployedBlog):
+async def test_reboot_adds_no_start(blog: DeployedBlog):
     """After a reboot systemd starts the blog once; the charm's post-reboot hooks add none."""
     await blog.set_mode("test")
-    boot_before = (await blog.run(commands.boot_id())).strip()
-    await blog.run(commands.reboot())  # fires a few seconds after juju exec returned
 
-    async def rebooted() -> bool:
-        code, boot_id, _ = await tried_juju(
-            ops_test,
-            *("exec", "--unit", blog.unit, f"--wait={REBOOT_PROBE_TIMEOUT}s"),
-            *("--", commands.boot_id()),
-            timeout=REBOOT_PROBE_TIMEOUT + 30,
-        )
-        return code == 0 and boot_id.strip() not in ("", boot_before)
-
-    await poll_until(rebooted, f"{blog.unit} back from its reboot")
+    await blog.reboot(blog.unit)
     # The agent runs start (and config-changed) after the reboot; both find nothing to do.
     await blog.settle(message="serving in test mode")
 
     assert await blog.starts() == 1
     assert (await blog.health())["mode"] == "test"
+
+
+async def test_readme_post_is_served_again_after_a_reboot_with_no_start_added(
+    blog: DeployedBlog,
+):
+    await scenarios.assert_readme_post_served_again_after_a_reboot(blog)
+
+
+async def test_add_post_refuses_a_taken_name_and_keeps_the_first(blog: DeployedBlog):
+    await scenarios.assert_taken_name_is_refused_and_the_first_post_kept(blog)
+
+
+# Last: it leaves the application with two units.
+async def test_a_second_unit_starts_once_with_posts_of_its_own(blog: DeployedBlog):
+    await scenarios.assert_a_second_unit_starts_once_with_posts_of_its_own(blog)

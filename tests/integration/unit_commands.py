@@ -17,7 +17,9 @@ workload and reaches the workload's Pebble through its socket.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any, Final
@@ -26,6 +28,8 @@ SERVICE: Final = "example-blog"
 UNIT: Final = f"{SERVICE}.service"
 PORT: Final = 8080
 MODE_FILE: Final = "/etc/example_blog/mode"
+# Where the posts storage is mounted, on the machine and in the workload container alike.
+POSTS_DIR: Final = "/var/lib/example_blog/posts"
 WORKLOAD_CONTAINER: Final = "blog"
 PEBBLE_READY: Final = f"{WORKLOAD_CONTAINER}-pebble-ready"
 # systemd's catalogue id of its "unit started" journal message.
@@ -39,19 +43,31 @@ PEBBLE_START: Final = f'Start service "{SERVICE}"'
 # Seconds before a detached reboot fires: long enough for ``juju exec`` to return.
 REBOOT_DELAY: Final = 3
 
-_HEALTH = f"""
+# GET one path of the blog on the loopback: its body on stdout, else a reason and exit 1.
+_GET = """
 import http.client, sys
-connection = http.client.HTTPConnection("127.0.0.1", {PORT}, timeout=10)
+connection = http.client.HTTPConnection("127.0.0.1", {port}, timeout=10)
 try:
-    connection.request("GET", "/health")
+    connection.request("GET", "{path}")
     response = connection.getresponse()
     body = response.read().decode()
 except OSError as e:
-    sys.exit(f"no answer on port {PORT}: {{e}}")
+    sys.exit(f"no answer on port {port}: {{e}}")
 if response.status != 200:
-    sys.exit(f"/health answered {{response.status}}: {{body}}")
-print(body)
+    sys.exit(f"{path} answered {{response.status}}: {{body}}")
+{write}
 """
+_HEALTH = _GET.format(port=PORT, path="/health", write="print(body)")
+# The page is written as served, so that the parser sees its very bytes.
+_FRONT_PAGE = _GET.format(port=PORT, path="/", write="sys.stdout.write(body)")
+# What the front page shows of a post (``example_blog.render_article``); a
+# truncated post carries a marker paragraph after its body.
+_ARTICLE = re.compile(
+    r"<article><h2>(?P<title>.*?)</h2><p>(?P<body>.*?)</p>(?P<marker><p [^>]*>.*?</p>)?</article>",
+    re.DOTALL,
+)
+_TEST_BANNER = '<p class="banner">TEST MODE'
+_PAGE_HEADING = "<h1>ExampleBlog</h1>"
 
 
 def hook(name: str) -> str:
@@ -78,6 +94,48 @@ def parse_health(output: str) -> dict[str, Any]:
     """The blog's health report from :func:`health`'s output."""
     report: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return report
+
+
+def front_page() -> str:
+    """GET the blog's front page on the unit's loopback (the pod's network on Kubernetes).
+
+    The way to see the posts from inside on both charms: the workload image
+    on Kubernetes has no shell to list the storage with, and what the blog
+    serves is what counts.
+    """
+    return shlex.join(["python3", "-c", _FRONT_PAGE])
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post as the front page shows it, its HTML escapes undone."""
+
+    title: str
+    body: str
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class FrontPage:
+    """What :func:`front_page` printed: the test banner or not, and the posts, newest first."""
+
+    test_mode: bool
+    posts: tuple[Post, ...]
+
+    def titled(self, title: str) -> list[Post]:
+        """Every post on the page with this title."""
+        return [post for post in self.posts if post.title == title]
+
+
+def parse_front_page(output: str) -> FrontPage:
+    """:func:`front_page`'s output as what it shows; ValueError if it is not the blog's page."""
+    if _PAGE_HEADING not in output:
+        raise ValueError(f"not ExampleBlog's front page:\n{output}")
+    posts = tuple(
+        Post(html.unescape(m["title"]), html.unescape(m["body"]), m["marker"] is not None)
+        for m in _ARTICLE.finditer(output)
+    )
+    return FrontPage(test_mode=_TEST_BANNER in output, posts=posts)
 
 
 def boot_id() -> str:

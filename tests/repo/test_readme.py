@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration import readme_commands
 
@@ -105,3 +106,41 @@ def test_a_readme_without_the_deploy_command_fails_the_integration_tier_loudly()
         LookupError, match=re.escape("has 0 `juju deploy ./build/example-blog-k8s")
     ):
         readme_commands.deploy_command("k8s", CHARM, readme)
+
+
+@pytest.mark.parametrize("unit", ["example-blog/0", "example-blog-k8s/0"])
+def test_the_integration_tier_adds_a_post_with_the_readmes_command(unit: str):
+    command = readme_commands.add_post_command(unit)
+
+    assert command[:3] == ["run", unit, "add-post"]
+    assert readme_commands.action_params(command) == {
+        "title": "Hello",
+        "body": "The first post.",
+    }
+
+
+@pytest.mark.parametrize("unit", ["example-blog/0", "example-blog-k8s/0"])
+def test_the_readmes_add_post_values_reach_the_action_as_written(unit: str):
+    """``juju run`` reads each value as YAML: ``title=yes`` would be a boolean, and fail."""
+    params = readme_commands.action_params(readme_commands.add_post_command(unit))
+
+    assert {key: yaml.safe_load(value) for key, value in params.items()} == params
+
+
+def test_a_readme_without_the_add_post_command_fails_the_integration_tier_loudly():
+    readme = README.read_text(encoding="utf-8").replace("juju run example-blog-k8s/0", "juju")
+    with pytest.raises(
+        LookupError, match=re.escape("Posts section has 0 `juju run example-blog-k8s/0 add-post`")
+    ):
+        readme_commands.add_post_command("example-blog-k8s/0", readme)
+
+
+def test_a_readme_without_a_posts_section_fails_the_integration_tier_loudly():
+    readme = README.read_text(encoding="utf-8").replace("\n## Posts\n", "\n## Writing\n")
+    with pytest.raises(LookupError, match=re.escape("README.md has no '## Posts' section")):
+        readme_commands.add_post_command("example-blog/0", readme)
+
+
+def test_an_add_post_command_with_a_bare_word_is_not_taken_for_parameters():
+    with pytest.raises(LookupError, match="key=value"):
+        readme_commands.action_params(["run", "example-blog/0", "add-post", "Hello"])

@@ -25,6 +25,10 @@ METADATA: Final = merged_metadata("k8s", PROJECT)
 UNIT_NAME: Final = f"{METADATA['name']}/0"
 # The one workload container the charm's metadata declares.
 [CONTAINER] = METADATA["containers"]
+# Each storage the container mounts, where it mounts it, as the metadata says.
+STORAGE: Final = {
+    mount["storage"]: mount["location"] for mount in METADATA["containers"][CONTAINER]["mounts"]
+}
 PEBBLE_READY: Final = f"{CONTAINER}-pebble-ready"
 # The blog's interpreter, as its Pebble layer runs it, and the oldest it runs on.
 WORKLOAD_PYTHON: Final = Path("/usr/bin/python3")
@@ -80,6 +84,7 @@ class K8sUnit(pebble_pod.Unit):
             name=UNIT_NAME,
             container=CONTAINER,
             entrypoint=entrypoint,
+            storage=STORAGE,
         )
 
 

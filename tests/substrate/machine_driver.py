@@ -28,7 +28,7 @@ import sys
 
 from ops import testing
 
-from tests.variants import charm_class, config_options, metadata
+from tests.variants import action_definitions, charm_class, config_options, metadata
 
 EVENTS = ("install", "config_changed", "start", "upgrade_charm", "update_status", "remove")
 
@@ -42,7 +42,9 @@ def run_hooks(mode: str, events: list[str], design: str | None = None) -> list[d
 
         designs = importlib.import_module("teaching.designs")
         charm = designs.machine_charm(designs.DESIGNS[design])
-    ctx = testing.Context(charm, meta=metadata("machine"), config=config_options())
+    ctx = testing.Context(
+        charm, meta=metadata("machine"), config=config_options(), actions=action_definitions()
+    )
     reports: list[dict[str, str]] = []
     for spec in events:
         event, _, event_mode = spec.partition(":")

@@ -308,3 +308,38 @@ def test_crash_loop_hits_the_start_limit_and_the_next_hook_starts_once(blog: Mac
     assert report["message"] == "serving in test mode"
     assert len(blog.starts()) == limit + 1
     assert blog.health().mode == "test"
+
+
+DROP_IN = "/etc/systemd/system/example-blog.service.d/broken.conf"
+
+
+@pytest.mark.parametrize(
+    ("exec_start", "reason"),
+    [
+        (
+            '/usr/bin/python3 -c \'print("loading"); raise RuntimeError("the image is broken")\'',
+            "it exited with status 1: RuntimeError: the image is broken",
+        ),
+        (
+            "/usr/bin/python3-missing /opt/example-blog/example_blog.py",
+            "it exited with status 203: Failed at step EXEC spawning /usr/bin/python3-missing: "
+            "No such file or directory",
+        ),
+    ],
+    ids=["exception", "missing-interpreter"],
+)
+def test_a_start_that_fails_unexplained_shows_the_runs_last_line(
+    blog: MachineBlog, exec_start: str, reason: str
+):
+    """A broken image, as a drop-in the charm does not manage: the journal of that run says why."""
+    blog.container.run(["mkdir", "-p", DROP_IN.rsplit("/", 1)[0]])
+    blog.write(DROP_IN, f"[Service]\nExecStart=\nExecStart={exec_start}\n")
+    blog.container.run(["systemctl", "daemon-reload"])
+
+    reports = blog.hooks("test", "install", "config_changed")
+
+    assert (reports[-1]["status"], reports[-1]["message"]) == (
+        "blocked",
+        f"ExampleBlog cannot serve: {reason} (see `journalctl -u example-blog`)",
+    )
+    assert len(blog.attempts()) == 2

@@ -330,8 +330,9 @@ def failed_start(
         f'"{workload.SERVICE_NAME}" (service start attempt: exited quickly with code '
         f"{status}, will restart)"
     )
-    shown = "".join(f"\n    {now} [{workload.SERVICE_NAME}] {line}" for line in output)
-    logged = [f"Most recent service output:{shown}"] if output else []
+    # Pebble v1.26's task log: the heading, then each line indented by four spaces.
+    shown = "".join(f"\n    {line}" for line in output)
+    logged = [f"{now} INFO Most recent service output:{shown}"] if output else []
     task: Any = {
         "id": "1",
         "kind": "start",

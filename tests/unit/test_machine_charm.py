@@ -12,7 +12,7 @@ from ops import testing
 
 from tests.support.charm_run import PORT_TAKEN, with_mode
 from tests.support.service_managers import MachineCharmRun
-from workload import CODE_FILE, MAX_OUTPUT_CHARS, MODE_FILE
+from workload import CODE_FILE, MAX_OUTPUT_CHARS, MODE_FILE, POSTS_DIR
 
 
 def test_deploy_installs_an_enabled_hardened_unit(machine: MachineCharmRun):
@@ -279,3 +279,28 @@ def test_a_rewritten_file_is_roots_and_world_readable_whatever_it_was(machine: M
     info = path.stat()
     assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (0, 0, 0o644)
     assert path.read_text() == "production\n"
+
+
+def test_the_previous_revisions_state_link_is_replaced_and_its_posts_kept(
+    machine: MachineCharmRun,
+):
+    """Refreshed from a revision with StateDirectory=: one restart, the link gone, nothing lost.
+
+    (Moving a storage mounted through the link is shown on real systemd.)
+    """
+    state = machine.deploy("production")
+    private = machine.file("/var/lib/private/example_blog/posts")
+    private.mkdir(parents=True)
+    (private / "old.txt").write_text("Old\nkept\n")
+    machine.file(POSTS_DIR).parent.parent.mkdir(parents=True, exist_ok=True)
+    machine.file(POSTS_DIR).parent.symlink_to("private/example_blog")
+
+    state = machine.run(machine.ctx.on.upgrade_charm(), state)
+    machine.run(machine.ctx.on.update_status(), state)
+
+    link = machine.file(POSTS_DIR).parent
+    assert link.is_dir()
+    assert not link.is_symlink()
+    assert machine.file(POSTS_DIR).is_dir()
+    assert (private / "old.txt").read_text() == "Old\nkept\n"
+    assert (machine.starts, machine.stops) == (2, 1)
