@@ -5,12 +5,14 @@ Run as root from the project's root, with the ``unit`` dependency group
 
     python -m tools.demo [--hold [SECONDS]] [--k8s-port PORT]
 
-It brings up the two substrates of the substrate tests, deploys the blog
-through each charm's reconcile, toggles the mode (test, production, test),
-then reboots the machine and reschedules the pod. After every step it prints
-one table row: the mode the blog reports, how often the service manager has
-started it so far, and the ``start_id`` the blog reports on ``/health`` (new
-for every process start).
+It brings up the two substrates of the substrate tests, each with its
+``posts`` storage, deploys the blog through each charm's reconcile, switches
+it to production, adds a post with the charm's ``add-post`` action, then
+reboots the machine and reschedules the pod, and switches back to test.
+After every step it prints one table row: the mode the blog reports, how
+often the service manager has started it so far, the ``start_id`` the blog
+reports on ``/health`` (new for every process start), and whether its front
+page shows the post.
 
 * **machine**: systemd booted in a ``systemd-nspawn`` container
   (:mod:`nocloud.nspawn`); the hooks run inside it under ``ops.testing``
@@ -25,8 +27,10 @@ for every process start).
   Pebble's changes, over all pods.
 
 A reboot starts the blog once (systemd, at boot) and a reschedule once (the
-new pod's first hook); the hooks that follow each add no start. The demo
-checks every row against what the step must do and says so when one does not.
+new pod's first hook), in production mode from the config, with the post
+still served from the storage; the hooks that follow each add no start. The
+demo checks every row against what the step must do and says so when one
+does not.
 
 ``--hold`` then keeps both blogs served until Ctrl-C (or for SECONDS).
 
@@ -70,6 +74,10 @@ K8S_PORT: Final = 8081
 # What a step does besides hooks: the machine's power cycle, the pod's reschedule.
 REBOOT: Final = "(reboot)"
 RESCHEDULE: Final = "(reschedule)"
+# The post the demo adds with the charm's action, and finds on the front page.
+ADD_POST: Final = "(add-post)"
+POST_TITLE: Final = "Kept by Juju storage"
+POST_BODY: Final = "Added with the add-post action before the reboot or the reschedule."
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -119,6 +127,7 @@ class Reading:
     starts: int  # all starts so far on this substrate, as its service manager counts them
     start_id: str
     status: str  # the unit's status, "NAME: MESSAGE"
+    post: bool  # whether the front page shows the demo's post
 
 
 @dataclass(frozen=True)
@@ -129,11 +138,14 @@ class Step:
     mode: str  # the configured mode, which the blog must serve afterwards
     adds: int  # the starts it must add
     note: str  # what the row says when it does exactly that
-    hooks: tuple[str, ...]  # run in order with ``mode`` configured; or REBOOT, RESCHEDULE
+    hooks: tuple[
+        str, ...
+    ]  # run in order with ``mode`` configured; or REBOOT, RESCHEDULE, ADD_POST
+    post: bool = False  # whether the front page must show the post afterwards
 
 
-# The story on each substrate: deploy, a repeated config, the toggle there and
-# back, then a reboot or a reschedule, and the hooks that follow it.
+# The story on each substrate: deploy, a repeated config, production, a post,
+# then a reboot or a reschedule, the hooks that follow it, and back to test.
 MACHINE_STEPS: Final = (
     Step(
         "install+config-changed+start",
@@ -144,11 +156,17 @@ MACHINE_STEPS: Final = (
     ),
     Step("config-changed (same)", "test", 0, "no restart", ("config_changed",)),
     Step("config-changed -> production", "production", 1, "restarted once", ("config_changed",)),
-    Step("config-changed -> test", "test", 1, "restarted once", ("config_changed",)),
-    Step("reboot", "test", 1, "started once, by systemd at boot", (REBOOT,)),
+    Step("add-post", "production", 0, "served at once, no restart", (ADD_POST,), post=True),
+    Step("reboot", "production", 1, "started once, by systemd; post kept", (REBOOT,), post=True),
     Step(
-        "start+config-changed (rebooted)", "test", 0, "no extra start", ("start", "config_changed")
+        "start+config-changed (rebooted)",
+        "production",
+        0,
+        "no extra start",
+        ("start", "config_changed"),
+        post=True,
     ),
+    Step("config-changed -> test", "test", 1, "restarted once", ("config_changed",)),
 )
 K8S_STEPS: Final = (
     Step(
@@ -160,30 +178,41 @@ K8S_STEPS: Final = (
     ),
     Step("config-changed (same)", "test", 0, "no restart", ("config-changed",)),
     Step("config-changed -> production", "production", 1, "restarted once", ("config-changed",)),
-    Step("config-changed -> test", "test", 1, "restarted once", ("config-changed",)),
+    Step("add-post", "production", 0, "served at once, no restart", (ADD_POST,), post=True),
     Step(
         "pod reschedule, upgrade-charm",
-        "test",
+        "production",
         1,
-        "started once, in the new pod",
+        "started once, in the new pod; post kept",
         (RESCHEDULE, "upgrade-charm"),
+        post=True,
     ),
     Step(
         "config+start+pebble-ready (new pod)",
-        "test",
+        "production",
         0,
         "no extra start",
         ("config-changed", "start", PEBBLE_READY),
+        post=True,
     ),
+    Step("config-changed -> test", "test", 1, "restarted once", ("config-changed",)),
 )
 
 
-COLUMNS: Final = (("substrate", 9), ("event", 35), ("mode", 10), ("starts", 6), ("start_id", 8))
+COLUMNS: Final = (
+    ("substrate", 9),
+    ("event", 35),
+    ("mode", 10),
+    ("starts", 6),
+    ("start_id", 8),
+    ("post", 4),
+)
 INTRO: Final = """\
 machine: the machine charm, systemd booted in a container on this host's network
 k8s:     the Kubernetes charm, Pebble as PID 1 of an emulated pod with its own network
 starts:  the blog's starts so far, as systemd's journal (all boots) or Pebble's
          changes (all pods) count them; start_id: the blog's own, new for every start
+post:    whether the front page shows the post added with add-post (posts storage)
 """
 
 
@@ -206,7 +235,15 @@ def judge(step: Step, before: Reading | None, after: Reading) -> list[str]:
         problems.append(f"serves {after.mode} mode")
     if after.status != f"active: serving in {step.mode} mode":
         problems.append(f"unit status {after.status!r}")
+    if after.post != step.post:
+        problems.append("the post is shown" if after.post else "the post is gone")
     return problems
+
+
+def shows_post(url: str) -> bool:
+    """Whether the blog's front page at ``url`` shows the demo's post."""
+    page = machine_unit.fetch("/", base=url)
+    return page is not None and f"<h2>{POST_TITLE}</h2>" in page
 
 
 # --- The two substrates -----------------------------------------------------------------------
@@ -231,6 +268,11 @@ class MachineSide:
             self.earlier_boots += len(self.blog.starts())
             self.blog.container.reboot()
             return
+        if step.hooks == (ADD_POST,):
+            [report] = self.blog.hooks(step.mode, f"add-post={POST_TITLE}={POST_BODY}")
+            if report["status"] != "completed":
+                raise DemoError(f"add-post failed: {report['message']}")
+            return
         last = self.blog.hooks(step.mode, *step.hooks)[-1]
         self.status = f"{last['status']}: {last['message']}"
 
@@ -241,7 +283,13 @@ class MachineSide:
         starts = self.blog.starts()
         if starts[-1:] != [service.invocation_id]:
             raise DemoError(f"the journal's last start is not the running unit's: {service}")
-        return Reading(health.mode, self.earlier_boots + len(starts), health.start_id, self.status)
+        return Reading(
+            health.mode,
+            self.earlier_boots + len(starts),
+            health.start_id,
+            self.status,
+            shows_post(self.url),
+        )
 
     def alive(self) -> bool:
         """Whether the container still runs."""
@@ -268,6 +316,13 @@ class K8sSide:
         """
         self.unit.juju.set_config(mode=step.mode)
         for hook in step.hooks:
+            if hook == ADD_POST:
+                _, result = self.unit.run_action(
+                    "add-post", {"title": POST_TITLE, "body": POST_BODY}
+                )
+                if result.failed is not None:
+                    raise DemoError(f"add-post failed: {result.failed}")
+                continue
             if hook == RESCHEDULE:
                 self.earlier_pods += self.unit.pod.pebble_record().starts
                 self.forward.target(None)
@@ -299,7 +354,11 @@ class K8sSide:
             raise DemoError(f"the forward does not reach the pod's blog: {inside} != {health}")
         status, message = self.unit.juju.unit_status
         return Reading(
-            health.mode, self.earlier_pods + record.starts, health.start_id, f"{status}: {message}"
+            health.mode,
+            self.earlier_pods + record.starts,
+            health.start_id,
+            f"{status}: {message}",
+            shows_post(self.url),
         )
 
     def alive(self) -> bool:
@@ -430,7 +489,10 @@ class Demo:
         container = stack.enter_context(machine_unit.machine_container(root, workdir))
         container.boot()
         self.timings.append(f"machine booted in {time.monotonic() - started:.1f} s")
-        return MachineSide(MachineBlog(container))
+        blog = MachineBlog(container)
+        # What Juju does before install: the posts storage, mounted (and in fstab).
+        blog.attach_storage(in_fstab=True)
+        return MachineSide(blog)
 
     def _k8s(self, stack: contextlib.ExitStack, pebble: Path, workdir: Path) -> K8sSide:
         unit = stack.enter_context(K8sUnit(workdir, pebble, {"mode": "test"}))
@@ -458,7 +520,9 @@ class Demo:
             self.header_printed = True
             print(INTRO, flush=True)
             print(table_line(*(name for name, _ in COLUMNS), "what happened"), flush=True)
-        cells = (substrate, event, reading.mode, str(reading.starts), reading.start_id[:8], note)
+        post = "yes" if reading.post else "-"
+        cells = (substrate, event, reading.mode, str(reading.starts), reading.start_id[:8], post)
+        cells = (*cells, note)
         print(table_line(*cells), flush=True)
 
     def _hold(self, sides: list[Side]) -> None:

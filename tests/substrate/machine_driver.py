@@ -9,7 +9,10 @@ Juju is emulated by ``ops.testing``: each EVENT (``install``,
 ``config_changed``, ``start``, ``upgrade_charm``, ``update_status``,
 ``remove``) runs as one hook with the ``mode`` option set to MODE, or to
 the mode written after it (``config_changed:production``), so that one call
-can change the mode several times in quick succession. ``--design`` runs one of
+can change the mode several times in quick succession. ``add-post=TITLE=BODY``
+runs the ``add-post`` action with those parameters instead (its result is
+reported as the status: ``failed`` and the message, or ``completed`` and
+the file). ``--design`` runs one of
 the tempting alternatives of ``teaching/designs.py`` instead of the
 machine charm. Nothing
 else is faked: ``ops.testing`` leaves the filesystem and subprocesses alone,
@@ -26,11 +29,26 @@ from __future__ import annotations
 import json
 import sys
 
+import ops
 from ops import testing
 
 from tests.variants import action_definitions, charm_class, config_options, metadata
 
 EVENTS = ("install", "config_changed", "start", "upgrade_charm", "update_status", "remove")
+
+
+ACTION_PREFIX = "add-post="
+
+
+def run_add_post(ctx: testing.Context[ops.CharmBase], mode: str, spec: str) -> dict[str, str]:
+    """Run ``add-post`` with ``TITLE=BODY``; what Juju would report of it."""
+    title, _, body = spec.partition("=")
+    state = testing.State(config={"mode": mode}, storages={testing.Storage("posts", index=0)})
+    try:
+        ctx.run(ctx.on.action("add-post", params={"title": title, "body": body}), state)
+    except testing.ActionFailed as e:
+        return {"event": "add-post", "status": "failed", "message": e.message}
+    return {"event": "add-post", "status": "completed", "message": str(ctx.action_results)}
 
 
 def run_hooks(mode: str, events: list[str], design: str | None = None) -> list[dict[str, str]]:
@@ -47,6 +65,9 @@ def run_hooks(mode: str, events: list[str], design: str | None = None) -> list[d
     )
     reports: list[dict[str, str]] = []
     for spec in events:
+        if spec.startswith(ACTION_PREFIX):
+            reports.append(run_add_post(ctx, mode, spec.removeprefix(ACTION_PREFIX)))
+            continue
         event, _, event_mode = spec.partition(":")
         if event not in EVENTS:
             raise SystemExit(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")

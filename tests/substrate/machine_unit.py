@@ -49,6 +49,9 @@ HOOKS_TIMEOUT: Final = 60.0
 JUJU_DIR: Final = "/var/lib/juju"
 UNIT_NAME: Final = "example-blog/0"
 AGENT_DIR: Final = "agents/unit-example-blog-0"
+# Juju's rootfs storage of the unit: a directory of its own, bind-mounted at the location.
+POSTS_DIR: Final = "/var/lib/example_blog/posts"
+STORAGE_SOURCE: Final = "/var/lib/juju/storage/posts/0"
 # The process that takes the blog's port (see ``squatter``), as a transient unit.
 SQUATTER_UNIT: Final = "port-squatter.service"
 SQUATTER_READY: Final = "/run/port-squatter.ready"
@@ -160,6 +163,19 @@ class MachineBlog:
         if result.returncode != 0:
             raise HookError(f"hooks {events} with mode {mode!r} failed:\n{result.stderr}")
         return [json.loads(line) for line in result.stdout.splitlines()]
+
+    def attach_storage(self, *, in_fstab: bool) -> None:
+        """What Juju's rootfs provider does on attach, before install on a deploy.
+
+        Juju lists the mount in ``/etc/fstab`` only since late 2025
+        (juju#21304); before, its agent mounted it again after a reboot, once
+        the blog may have started. ``in_fstab`` chooses which.
+        """
+        self.container.run(["mkdir", "-p", STORAGE_SOURCE, POSTS_DIR])
+        self.container.run(["mount", "--bind", STORAGE_SOURCE, POSTS_DIR])
+        if in_fstab:
+            line = f"{STORAGE_SOURCE} {POSTS_DIR} none bind 0 0\n"
+            self.container.run(["sh", "-c", 'printf %s "$1" >> /etc/fstab', "sh", line])
 
     def service(self) -> Service:
         """The unit as systemd sees it now."""

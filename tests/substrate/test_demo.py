@@ -216,11 +216,11 @@ class DemoRun:
         return "\n".join(self.err)
 
     def rows(self) -> dict[str, list[list[str]]]:
-        """The table: per substrate, its rows' cells (event, mode, starts, start_id, note)."""
+        """Per substrate, its rows' cells: event, mode, starts, start_id, post, note."""
         table: dict[str, list[list[str]]] = {name: [] for name in SUBSTRATES}
         for line in self.out:
             if ROW.match(line):
-                substrate, *cells = re.split(r"\s{2,}", line, maxsplit=5)
+                substrate, *cells = re.split(r"\s{2,}", line, maxsplit=6)
                 table[substrate].append(cells)
         return table
 
@@ -284,22 +284,21 @@ def test_every_row_shows_one_start_per_deploy_and_per_real_change_and_nothing_is
         rows = table[substrate]
         events = [row[0] for row in rows]
         assert "install" in events[0]
-        assert events[1] == "config-changed (same)"
-        assert events[2:4] == ["config-changed -> production", "config-changed -> test"]
+        assert events[1:4] == ["config-changed (same)", "config-changed -> production", "add-post"]
         assert ("reboot" if substrate == "machine" else "reschedule") in events[4]
-        assert [row[1] for row in rows] == ["test", "test", "production", "test", "test", "test"]
+        assert events[6] == "config-changed -> test"
+        modes = [row[1] for row in rows]
+        assert modes == ["test", "test", *["production"] * 4, "test"], substrate
         # Once at deploy, once per real toggle, once for the reboot or the new pod; no-ops: none.
-        assert [int(row[2]) for row in rows] == [1, 1, 2, 3, 4, 4], substrate
+        assert [int(row[2]) for row in rows] == [1, 1, 2, 2, 3, 3, 4], substrate
         ids = [row[3] for row in rows]
-        assert [ids[i] != ids[i - 1] for i in range(1, len(ids))] == [
-            False,
-            True,
-            True,
-            True,
-            False,
-        ], substrate
-        assert rows[-1][4] == "no extra start"
-        assert not [row for row in rows if "UNEXPECTED" in row[4]]
+        changed = [ids[i] != ids[i - 1] for i in range(1, len(ids))]
+        assert changed == [False, True, False, True, False, True], substrate
+        # The post, added in production mode, is served from the storage across the reboot
+        # or the reschedule.
+        assert [row[4] for row in rows] == ["-", "-", "-", "yes", "yes", "yes", "-"], substrate
+        assert rows[5][5] == "no extra start"
+        assert not [row for row in rows if "UNEXPECTED" in row[5]]
     run.assert_nothing_left(before)
     print(f"demo run: {run.elapsed:.1f} s")
 
@@ -322,7 +321,9 @@ def test_ctrl_c_mid_run_stops_cleanly(run_demo: Callable[..., DemoRun], before: 
     )
     assert any(line.startswith(stopped) for line in run.out), run.output()
     assert any("nothing of the demo is left" in line for line in run.out)
-    assert sum(len(rows) for rows in run.rows().values()) < 12
+    assert sum(len(rows) for rows in run.rows().values()) < len(demo.MACHINE_STEPS) + len(
+        demo.K8S_STEPS
+    )
     run.assert_nothing_left(before)
 
 

@@ -16,22 +16,17 @@ import time
 
 import systemd_workload
 
-from tests.substrate.machine_unit import MachineBlog, fetch
+from tests.substrate.machine_unit import STORAGE_SOURCE, MachineBlog, fetch
 from workload import MODE_FILE, POSTS_DIR
 
-STORAGE_SOURCE = "/var/lib/juju/storage/posts/0"
-FSTAB_LINE = f"{STORAGE_SOURCE} {POSTS_DIR} none bind 0 0\n"
 # The blog lists its posts afresh within this long (example_blog.LISTING_TTL_SECONDS, and more).
 LISTING_WAIT = 10.0
 OLD_POSTS = "/var/lib/private/example_blog/posts"
 
 
 def attach_storage(blog: MachineBlog, *, in_fstab: bool) -> None:
-    """What Juju's rootfs provider does on attach: a directory of its own bound at the location."""
-    blog.container.run(["mkdir", "-p", STORAGE_SOURCE, POSTS_DIR])
-    blog.container.run(["mount", "--bind", STORAGE_SOURCE, POSTS_DIR])
-    if in_fstab:
-        blog.container.run(["sh", "-c", 'printf %s "$1" >> /etc/fstab', "sh", FSTAB_LINE])
+    """The storage attached as Juju's rootfs provider attaches it."""
+    blog.attach_storage(in_fstab=in_fstab)
 
 
 def mounted_at(blog: MachineBlog, path: str) -> bool:
