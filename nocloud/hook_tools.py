@@ -116,7 +116,7 @@ printf '%s\\n%s' "$status" "$*" > "${{{STATE_ENV}%/*}}/$file"
     "storage-list": f"""#!/bin/sh
 # storage-list --format=json [NAME]: the attached storage's ids, a JSON list, as ops asks for them.
 set -f
-format= name= bad=
+format='' name='' bad=''
 for arg in "$@"; do
     case $arg in
         --format=json) format=json ;;
@@ -144,7 +144,7 @@ usage() {{
     echo "storage-get: only 'storage-get --format=json [-s ID] [location|kind]' is emulated" >&2
     exit 2
 }}
-id=${{JUJU_STORAGE_ID-}} key= format=
+id=${{JUJU_STORAGE_ID-}} key='' format=''
 while [ $# -gt 0 ]; do
     case $1 in
         --format=json) format=json; shift ;;

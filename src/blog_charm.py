@@ -37,6 +37,44 @@ SETTLE_SECONDS: Final = 10.0
 SETTLE_POLL_SECONDS: Final = 0.2
 
 
+def reconcile_serving(workload: Workload, mode: str) -> tuple[Outcome, health.Health | None]:
+    """The reconcile, then the running blog's own word on what it serves.
+
+    The files can be right and the process wrong: a mode file edited by hand
+    to the other mode, then the option set to it, leaves a blog that started
+    from the old file. Its ``/health`` says which mode it read, so it is
+    restarted then. A blog whose service manager stopped it, or restarts it
+    in a loop of its own, is started once, as any stopped blog. Returns what
+    was done, and the blog's answer when nothing was (collect-status then
+    needs no read of its own).
+    """
+    outcome = reconcile(workload, mode)
+    if outcome not in (Outcome.UNCHANGED, Outcome.REPAIRED):
+        return outcome, None
+    answer = settled_answer(workload)
+    if answer is not None and answer.mode != mode:
+        logger.info("ExampleBlog serves %r, not %r: restarting it", answer.mode, mode)
+        workload.stop()
+        reconcile(workload, mode)
+        return Outcome.RESTARTED, None
+    if answer is None and not workload.is_running():
+        return reconcile(workload, mode), None
+    return outcome, answer
+
+
+def settled_answer(workload: Workload) -> health.Health | None:
+    """The blog's answer; None once it stops running, or after ``SETTLE_SECONDS`` of silence.
+
+    Costs one ``/health`` read when the blog answers, which is nearly always.
+    """
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while (answer := health.read(PORT)) is None:
+        if not workload.is_running() or time.monotonic() >= deadline:
+            return None
+        time.sleep(SETTLE_POLL_SECONDS)
+    return answer
+
+
 class ExampleBlogCharm(ops.CharmBase):
     """Runs ExampleBlog in the configured mode, restarting it only on a real change."""
 
@@ -82,11 +120,7 @@ class ExampleBlogCharm(ops.CharmBase):
         if self._posts_missing(config.mode):
             return  # collect-status says what to do; a running blog is left as it is
         try:
-            outcome = reconcile(self.workload, config.mode)
-            if outcome in (Outcome.UNCHANGED, Outcome.REPAIRED) and not self._settled():
-                # The service manager stopped it, or restarts it in a loop of
-                # its own: this hook starts it once, as for any stopped blog.
-                outcome = reconcile(self.workload, config.mode)
+            outcome, self._answer = reconcile_serving(self.workload, config.mode)
         except self.workload.unreachable_errors as e:
             # Not deferred: the service manager is unreachable only while the
             # workload container is (re)starting, and Juju emits pebble-ready
@@ -112,23 +146,6 @@ class ExampleBlogCharm(ops.CharmBase):
             # start (new code is a restart).
             self.unit.set_ports(PORT)
             self.unit.set_workload_version(example_blog.VERSION)
-
-    def _settled(self) -> bool:
-        """Whether the blog answers, or is running and still silent after ``SETTLE_SECONDS``.
-
-        False once its service manager no longer runs it. Costs one ``/health``
-        read when the blog answers, which is nearly always.
-        """
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while (answer := health.read(PORT)) is None:
-            if not self.workload.is_running():
-                return False
-            if time.monotonic() >= deadline:
-                return True  # collect-status says it runs but does not answer
-            time.sleep(SETTLE_POLL_SECONDS)
-        # Nothing changes after this in the hook: collect-status needs no read of its own.
-        self._answer = answer
-        return True
 
     def _on_add_post(self, event: ops.ActionEvent) -> None:
         """Write one post into the posts storage, never over another one."""

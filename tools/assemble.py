@@ -8,7 +8,8 @@ packs one project directory per charm, so this script builds that directory:
 * ``charmcraft.yaml``, ``config.yaml``, ``actions.yaml``, ``pyproject.toml``,
   ``uv.lock``, ``README.md`` and ``LICENSE`` are copied as they are;
 * ``metadata.yaml`` is the top-level one with the variant's keys added (a key
-  defined in both is an error, never a silent override);
+  defined in both is an error, never a silent override), except ``assumes``,
+  whose list the variant extends with what only it needs;
 * ``src/`` is the shared ``src/`` with the variant's ``src/`` laid over it (a
   variant file with the name of a shared one is an error, never a shadow).
 
@@ -38,6 +39,10 @@ COPIED = (
 )
 
 
+# Metadata lists a variant extends: what both charms need, then what only it needs.
+EXTENDED_KEYS = ("assumes",)
+
+
 class LayoutError(Exception):
     """The shared tree and a variant disagree about who defines something."""
 
@@ -50,12 +55,27 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def merged_metadata(variant: str, root: Path = ROOT) -> dict[str, Any]:
-    """The variant's full metadata: shared keys plus its own, with no key in both."""
+    """The variant's full metadata: shared keys plus its own, with no key in both.
+
+    A list under one of ``EXTENDED_KEYS`` in both is the shared list followed
+    by the variant's entries; an entry in both lists is an error too.
+    """
     shared = _load(root / "metadata.yaml")
     own = _load(root / variant / "metadata.yaml")
-    if both := sorted(shared.keys() & own.keys()):
-        raise LayoutError(f"{variant}/metadata.yaml redefines shared keys: {', '.join(both)}")
-    return {**shared, **own}
+    both = shared.keys() & own.keys()
+    extended = {
+        key
+        for key in both & set(EXTENDED_KEYS)
+        if isinstance(shared[key], list) and isinstance(own[key], list)
+    }
+    if redefined := sorted(both - extended):
+        raise LayoutError(f"{variant}/metadata.yaml redefines shared keys: {', '.join(redefined)}")
+    merged = {**shared, **own}
+    for key in sorted(extended):
+        if repeated := [entry for entry in own[key] if entry in shared[key]]:
+            raise LayoutError(f"{variant}/metadata.yaml repeats shared {key}: {repeated}")
+        merged[key] = [*shared[key], *own[key]]
+    return merged
 
 
 def _source_files(directory: Path) -> dict[Path, Path]:

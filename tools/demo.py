@@ -9,6 +9,9 @@ It brings up the two substrates of the substrate tests, each with its
 ``posts`` storage, deploys the blog through each charm's reconcile, switches
 it to production, adds a post with the charm's ``add-post`` action, then
 reboots the machine and reschedules the pod, and switches back to test.
+It ends with a short run of the designs the guidance discusses
+(``teaching/``) against the same charm, on the unit tier's fakes, its table
+printed from that run; without ``teaching/`` it says so in one line.
 After every step it prints one table row: the mode the blog reports, how
 often the service manager has started it so far, the ``start_id`` the blog
 reports on ``/health`` (new for every process start), and whether its front
@@ -50,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -82,6 +86,10 @@ POST_BODY: Final = "Added with the add-post action before the reboot or the resc
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_UNAVAILABLE: Final = 2
+# The closing run of the tempting designs (``teaching/bench.py``'s first figure): this many
+# scripted steps take about 10 s here, within its bound.
+DESIGN_STEPS: Final = 30
+DESIGN_RUN_TIMEOUT: Final = 60.0
 # How long the blog may take to answer after a step, and how often --hold checks on both.
 ANSWER_TIMEOUT: Final = 20.0
 HOLD_POLL: Final = 1.0
@@ -373,6 +381,26 @@ Side = MachineSide | K8sSide
 # --- The demo ---------------------------------------------------------------------------------
 
 
+def run_designs() -> None:
+    """The same charm and the designs the guidance discusses, through one short script.
+
+    Run afresh every time, in a process of its own (it fakes the service
+    managers of the unit tier), and printed as it comes; skipped in one line
+    when the template's user has removed the teaching material.
+    """
+    if importlib.util.find_spec("teaching") is None:
+        say("no teaching/ here: the tempting designs are not run")
+        return
+    say(f"the tempting designs against this charm, {DESIGN_STEPS} scripted steps (teaching/)")
+    command = [sys.executable, "-m", "teaching.bench", "--designs-only"]
+    subprocess.run(  # noqa: S603 (this interpreter, on a module of the project)
+        [*command, "--events", str(DESIGN_STEPS)],
+        check=True,
+        timeout=DESIGN_RUN_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def missing_prerequisites() -> list[str]:
     """What this machine lacks for the demo (empty when nothing), each with its remedy."""
     if os.geteuid() != 0:
@@ -480,6 +508,8 @@ class Demo:
             warn(f"{self.problems} row(s) did not show what the charm must do")
             return EXIT_FAILED
         say("every row shows what the charm must do")
+        self.guard.checkpoint()
+        run_designs()
         if self.args.hold is not None:
             self._hold([machine, k8s])
         return EXIT_OK

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +20,7 @@ import pytest_asyncio
 from lightkube import AsyncClient, KubeConfig
 from pytest_operator.plugin import OpsTest
 
+from tests.integration.controller import controller_problem
 from tests.integration.juju_helpers import bounded, juju
 from tools.assemble import assemble
 
@@ -31,24 +30,12 @@ PACK_TIMEOUT = 30 * 60
 _packed: dict[str, Path] = {}
 
 
-def _controller_problem() -> str | None:
-    if shutil.which("juju") is None:
-        return "no juju CLI on PATH: these tests need a bootstrapped Juju controller"
-    if shutil.which("charmcraft") is None:
-        return "no charmcraft on PATH: pytest-operator needs it, even for packed charms"
-    try:
-        subprocess.run(["juju", "show-controller"], check=True, capture_output=True, timeout=60)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
-        return f"no reachable Juju controller (juju show-controller: {e})"
-    return None
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip the whole tier, with the reason, where no controller can be reached."""
     integration = [item for item in items if "tests/integration" in str(item.path)]
     if not integration:
         return
-    problem = _controller_problem()
+    problem = controller_problem(("juju", "charmcraft"))
     if problem:
         for item in integration:
             item.add_marker(pytest.mark.skip(reason=problem))

@@ -17,31 +17,26 @@ import asyncio
 import json
 import shlex
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 from pytest_operator.plugin import OpsTest
 
 from tests.integration import readme_commands
 from tests.integration import unit_commands as commands
+from tests.integration.juju_run import parse_juju_run
 from tests.integration.scenarios import ActionOutcome
+from tests.integration.substrate_hooks import SubstrateHooks
+from tests.integration.waits import CALL_TIMEOUT, POLL, SETTLE_TIMEOUT, bounded, poll_until
 
-# One juju CLI call (a hook run through juju exec included).
-CALL_TIMEOUT = 5 * 60
-# Juju settling a unit after a change, a reboot or a new pod.
-SETTLE_TIMEOUT = 15 * 60
-POLL = 5.0
-T = TypeVar("T")
+__all__ = ["CALL_TIMEOUT", "DeployedBlog", "bounded", "juju", "poll_until", "tried_juju"]
 # The exit code a cut-off call reports, as timeout(1) does.
 TIMED_OUT = 124
 # A reboot drops every connection; each try to reach the machine again is this short.
 REBOOT_PROBE_TIMEOUT = 60
-# What Juju adds to an action's results besides the charm's own.
-JUJU_RESULT_KEYS = ("return-code", "stdout", "stderr")
 # The one directory of the user's a strictly confined juju snap may read files in.
 SNAP_JUJU_DIR = Path("~/snap/juju/common").expanduser()
 
@@ -64,14 +59,6 @@ async def tried_juju(
     return (TIMED_OUT if code is None else code), stdout, stderr
 
 
-async def bounded(call: Awaitable[T], what: str, timeout: float = CALL_TIMEOUT) -> T:
-    """Await a python-libjuju or lightkube call, failing the test if it takes over ``timeout``."""
-    try:
-        return await asyncio.wait_for(call, timeout)
-    except TimeoutError:
-        raise AssertionError(f"{what} did not end within {timeout} s") from None
-
-
 async def unit_run(ops_test: OpsTest, unit: str, script: str, *, hook: bool = False) -> str:
     """``juju exec`` one command of :mod:`unit_commands` on ``unit``; its output.
 
@@ -88,41 +75,9 @@ def unit_number(unit: str) -> int:
     return int(unit.rsplit("/", 1)[1])
 
 
-def parse_juju_run(code: int, stdout: str, stderr: str) -> ActionOutcome:
-    """What ``juju run --format=json`` reported of its one task, failed or not.
-
-    Juju exits non-zero when the task failed, and prints the task all the
-    same; a call that printed no task (cut off, a bad unit) fails the test.
-    """
-    try:
-        shown: dict[str, Any] = json.loads(stdout) if stdout.strip() else {}
-    except json.JSONDecodeError:
-        shown = {}
-    assert len(shown) == 1, f"juju run exited {code} and reported no one task: {stdout}{stderr}"
-    (task,) = shown.values()
-    results = {
-        str(key): str(value)
-        for key, value in (task.get("results") or {}).items()
-        if key not in JUJU_RESULT_KEYS
-    }
-    outcome = ActionOutcome(str(task["status"]), results, str(task.get("message") or ""))
-    assert code == 0 or outcome.status != "completed", f"juju run exited {code}: {stderr}"
-    return outcome
-
-
 async def run_hook(ops_test: OpsTest, unit: str, hook: str) -> None:
     """Run one of the charm's hooks now, through its dispatch, as Juju would."""
     await unit_run(ops_test, unit, commands.hook(hook), hook=True)
-
-
-async def poll_until(
-    condition: Callable[[], Awaitable[bool]], what: str, *, timeout: float = SETTLE_TIMEOUT
-) -> None:
-    """Await a condition that no Juju event announces (a reboot, a new pod), with a deadline."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(POLL)
 
 
 async def status(ops_test: OpsTest) -> dict[str, Any]:
@@ -132,13 +87,10 @@ async def status(ops_test: OpsTest) -> dict[str, Any]:
 
 
 @dataclass
-class DeployedBlog:
-    """One deployed variant, with its substrate's ways of counting starts and telling hosts apart.
+class DeployedBlog(SubstrateHooks):
+    """One deployed variant, driven with python-libjuju through pytest-operator.
 
-    ``starts_on`` counts the blog's starts on a unit (systemd's journal of this
-    boot, or this pod's Pebble changes), ``incarnation_of`` names the unit's
-    boot or pod, and ``reschedule_pod`` (Kubernetes only) deletes a unit's
-    pod and waits for the new one.
+    Its substrate's observers are those of :class:`SubstrateHooks`.
     """
 
     ops_test: OpsTest
@@ -146,11 +98,7 @@ class DeployedBlog:
     starts_on: Callable[[str], Awaitable[int]]
     incarnation_of: Callable[[str], Awaitable[str]]
     reschedule_pod: Callable[[str], Awaitable[None]] | None = None
-
-    @property
-    def unit(self) -> str:
-        """The unit under test."""
-        return f"{self.app}/0"
+    replaced_pod: Callable[[str, str], Awaitable[None]] | None = None
 
     async def units(self) -> list[str]:
         """Every unit of the application that Juju knows, by number."""
@@ -161,14 +109,6 @@ class DeployedBlog:
     async def run(self, script: str, unit: str | None = None) -> str:
         """Run one of :mod:`unit_commands`' commands on ``unit`` (the unit under test)."""
         return await unit_run(self.ops_test, unit or self.unit, script)
-
-    async def starts(self, unit: str | None = None) -> int:
-        """How many times the blog started on ``unit`` (the unit under test)."""
-        return await self.starts_on(unit or self.unit)
-
-    async def incarnation(self, unit: str | None = None) -> str:
-        """What names ``unit``'s current boot or pod (the unit under test's)."""
-        return await self.incarnation_of(unit or self.unit)
 
     async def hook(self, name: str) -> None:
         """Run one of the charm's hooks on the unit, now."""
@@ -229,26 +169,15 @@ class DeployedBlog:
         (new,) = set(await self.units()) - before
         return new
 
-    async def reboot(self, unit: str) -> None:
-        """Reboot the unit's machine; return once ``juju exec`` reaches it in a new boot."""
-        boot_before = (await self.run(commands.boot_id(), unit)).strip()
-        await self.run(commands.reboot(), unit)  # fires a few seconds after juju exec returned
-
-        async def rebooted() -> bool:
-            code, boot_id, _ = await tried_juju(
-                self.ops_test,
-                *("exec", "--unit", unit, f"--wait={REBOOT_PROBE_TIMEOUT}s"),
-                *("--", commands.boot_id()),
-                timeout=REBOOT_PROBE_TIMEOUT + 30,
-            )
-            return code == 0 and boot_id.strip() not in ("", boot_before)
-
-        await poll_until(rebooted, f"{unit} back from its reboot")
-
-    async def reschedule(self, unit: str) -> None:
-        """Delete the unit's pod; return once its replacement runs with every container ready."""
-        assert self.reschedule_pod is not None, f"{self.app} has no pods to reschedule"
-        await self.reschedule_pod(unit)
+    async def probe_boot_id(self, unit: str) -> str | None:
+        """The unit's boot id, or None while ``juju exec`` cannot reach it (a reboot)."""
+        code, boot_id, _ = await tried_juju(
+            self.ops_test,
+            *("exec", "--unit", unit, f"--wait={REBOOT_PROBE_TIMEOUT}s"),
+            *("--", commands.boot_id()),
+            timeout=REBOOT_PROBE_TIMEOUT + 30,
+        )
+        return boot_id if code == 0 else None
 
     async def set_mode(self, mode: str) -> None:
         """Change the config and wait for the charm to serve that mode."""
@@ -278,7 +207,13 @@ class DeployedBlog:
         await self.settle(message=f"serving in {mode} mode")
         return mode
 
-    def status_message(self, unit: str | None = None) -> str:
+    async def request_mode(self, mode: str) -> None:
+        """Set the ``mode`` config, waiting for nothing."""
+        assert self.ops_test.model is not None
+        app = self.ops_test.model.applications[self.app]
+        await bounded(app.set_config({"mode": mode}), f"setting mode={mode}")
+
+    async def status_message(self, unit: str | None = None) -> str:
         """The workload status message of ``unit`` (the unit under test)."""
         assert self.ops_test.model is not None
         wanted = unit or self.unit
@@ -286,7 +221,7 @@ class DeployedBlog:
         (found,) = (shown for shown in units if shown.name == wanted)
         return found.workload_status_message
 
-    async def refresh(self, charm: Any) -> None:
+    async def refresh(self, charm: Path) -> None:
         """Refresh to ``charm`` and wait until the unit itself runs the new revision."""
         before = (await status(self.ops_test))["applications"][self.app]["charm-rev"]
         assert self.ops_test.model is not None
@@ -300,54 +235,3 @@ class DeployedBlog:
             return shown["charm-rev"] != before and bool(units) and not pending
 
         await poll_until(upgraded, f"{self.unit} running the refreshed charm")
-
-
-async def assert_readme_configure_restarts_once(blog: DeployedBlog) -> None:
-    """The README's ``juju config`` switches the blog to production with exactly one start."""
-    starts = await blog.starts()
-    mode = await blog.configure_as_the_readme_says()
-
-    assert mode == "production"
-    assert (await blog.health())["mode"] == mode
-    assert await blog.starts() == starts + 1
-
-
-async def assert_repeated_hooks_add_no_start(blog: DeployedBlog, hooks: tuple[str, ...]) -> None:
-    """Hooks that find everything right must leave the running process alone."""
-    before, starts = await blog.health(), await blog.starts()
-    for hook in hooks:
-        await blog.hook(hook)
-    await blog.settle(message=f"serving in {before['mode']} mode")
-
-    assert (await blog.health())["start_id"] == before["start_id"]
-    assert await blog.starts() == starts
-
-
-async def assert_toggles_restart_once(blog: DeployedBlog) -> None:
-    """Each real mode change is exactly one new start, in the new mode."""
-    await blog.set_mode("test")
-    starts = await blog.starts()
-    seen = {(await blog.health())["start_id"]}
-    for mode in ("production", "test"):
-        await blog.set_mode(mode)
-        starts += 1
-        health = await blog.health()
-        assert health["mode"] == mode
-        assert health["start_id"] not in seen
-        assert await blog.starts() == starts
-        seen.add(health["start_id"])
-
-
-async def assert_invalid_mode_blocks_and_changes_nothing(blog: DeployedBlog) -> None:
-    """A bad value blocks the unit and touches nothing; fixing it back restarts nothing."""
-    assert blog.ops_test.model is not None
-    await blog.set_mode("test")
-    before = await blog.health()
-    app = blog.ops_test.model.applications[blog.app]
-    await bounded(app.set_config({"mode": "Production"}), "setting mode=Production")
-    await blog.settle(status="blocked")
-    assert "'Production'" in blog.status_message()
-    assert (await blog.health())["start_id"] == before["start_id"]
-
-    await blog.set_mode("test")
-    assert (await blog.health())["start_id"] == before["start_id"]

@@ -13,7 +13,7 @@ from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
 
-from tests.integration.juju_helpers import bounded, poll_until
+from tests.integration.waits import bounded, poll_until
 
 NOT_FOUND = 404
 
@@ -31,6 +31,11 @@ class PodState:
         """The pod and each container's run in it, as one word: changes with any restart."""
         counts = ",".join(f"{name}={count}" for name, count in sorted(self.restarts.items()))
         return f"{self.uid}:{counts}"
+
+
+def uid_of(incarnation: str) -> str:
+    """The pod UID an :attr:`PodState.incarnation` names."""
+    return incarnation.split(":", 1)[0]
 
 
 def pod_name(unit: str) -> str:

@@ -1,13 +1,24 @@
-"""The posts scenarios, written once against :class:`Deployment`, for any driver of a real Juju.
+"""Every integration scenario, written once against :class:`Deployment`, for any driver of Juju.
 
-A scenario says what a user does (the README's ``add-post``, a reboot, a pod
-deleted, a second unit) and what must then hold; how a command reaches Juju
-is the driver's. :class:`~tests.integration.juju_helpers.DeployedBlog`
-(python-libjuju, pytest-operator) is one driver; another (jubilant) only has
-to implement the same protocol to run the same scenarios. So this module
-imports no Juju client and no pytest: it is plain asserts over the protocol,
-and its constants are also checked against the real charm by the
-real-substrate tier (``tests/substrate/test_unit_commands.py``).
+A scenario says what a user does (the README's deploy, config and ``add-post``,
+a mode toggled, a bad value, a refresh, a reboot, a pod deleted, a second unit)
+and what must then hold; how a command reaches Juju is the driver's.
+:class:`~tests.integration.juju_helpers.DeployedBlog` (python-libjuju,
+pytest-operator) is one driver, :class:`tests.integration_jubilant.driver.JubilantBlog`
+(jubilant, the juju CLI) the other; each test module of either tier only picks
+a scenario and hands it its driver (``tests/repo/test_integration_drivers.py``
+holds both tiers to that). So this module imports no Juju client and no pytest:
+it is plain asserts over the protocol, and its constants are also checked
+against the real charm by the real-substrate tier
+(``tests/substrate/test_unit_commands.py``).
+
+Concurrency: scenarios are coroutines on an async protocol. python-libjuju is
+async and bound to the event loop pytest-operator runs, so its driver awaits it
+there unchanged; jubilant is synchronous (one ``juju`` process a call), so its
+driver runs each call in a worker thread (``asyncio.to_thread``) whose process
+is itself bounded, and the jubilant tests drive the scenario on one event loop
+per module. Making the scenarios synchronous instead would have the libjuju
+driver call back into a loop it is already running in.
 
 Every look inside a unit is a command of :mod:`tests.integration.unit_commands`;
 every wait is the driver's, and bounded there.
@@ -17,12 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from pathlib import Path
+from typing import Any, Final, Protocol
 
 from tests.integration import readme_commands
 from tests.integration import unit_commands as commands
 
 ADD_POST: Final = "add-post"
+# The hooks a unit runs again and again; each must find everything right and start nothing.
+MACHINE_HOOKS: Final = ("config-changed", "update-status", "start")
+K8S_HOOKS: Final = ("config-changed", "update-status", commands.PEBBLE_READY)
 # The README's post, and the file the charm names after its title (the README says so too).
 README_POST_FILE: Final = "hello.txt"
 
@@ -145,6 +160,38 @@ class Deployment(Protocol):
         """Delete the unit's pod; return once its replacement runs, every container ready."""
         ...
 
+    async def replaced(self, unit: str, old: str) -> None:
+        """Kubernetes: wait for a pod of ``unit`` other than incarnation ``old``, all ready."""
+        ...
+
+    async def health(self) -> dict[str, Any]:
+        """The blog's own ``/health`` report, read on the first unit."""
+        ...
+
+    async def hook(self, name: str) -> None:
+        """Run one of the charm's hooks on the first unit now, as the agent would."""
+        ...
+
+    async def request_mode(self, mode: str) -> None:
+        """Set the ``mode`` config and wait for nothing (a bad value's scenario waits itself)."""
+        ...
+
+    async def status_message(self, unit: str | None = None) -> str:
+        """The workload status message of ``unit`` (the first), as Juju shows it now."""
+        ...
+
+    async def deploy_as_the_readme_says(self, variant: str, charm: Path) -> None:
+        """The README's ``juju deploy`` of ``charm``; return once Juju knows the unit."""
+        ...
+
+    async def configure_as_the_readme_says(self) -> str:
+        """The README's ``juju config``, waited for; the mode it sets."""
+        ...
+
+    async def refresh(self, charm: Path) -> None:
+        """Refresh to ``charm``; return once the unit runs the new revision."""
+        ...
+
 
 async def front_page(blog: Deployment, unit: str | None = None) -> commands.FrontPage:
     """The front page the unit's blog serves, read inside the unit."""
@@ -265,3 +312,146 @@ async def assert_a_second_unit_starts_once_with_posts_of_its_own(blog: Deploymen
 
     assert_shown_once(await front_page(blog, new), post.title, post.first_body)
     assert (await front_page(blog, first)).titled(post.title) == []
+
+
+async def assert_machine_deploy_starts_once(blog: Deployment, charm: Path) -> None:
+    """The README's deploy: one start by systemd, in test mode, the process systemd runs."""
+    await blog.deploy_as_the_readme_says("machine", charm)
+    await blog.settle(message="serving in test mode")
+
+    health = await blog.health()
+    unit = commands.parse_systemd_unit(await blog.run(commands.systemd_unit()))
+    assert health["mode"] == "test"
+    assert str(health["pid"]) == unit["MainPID"]
+    assert await blog.starts() == 1
+    assert await blog.run(commands.machine_mode_file()) == "test\n"
+
+
+async def assert_k8s_deploy_starts_once(blog: Deployment, charm: Path) -> None:
+    """The README's deploy: one Pebble start, in test mode, the mode file in the workload."""
+    await blog.deploy_as_the_readme_says("k8s", charm)
+    await blog.settle(message="serving in test mode")
+
+    assert (await blog.health())["mode"] == "test"
+    assert await blog.starts() == 1
+    assert await blog.run(commands.pebble_mode_file()) == "test\n"
+
+
+async def assert_readme_configure_restarts_once(blog: Deployment) -> None:
+    """The README's ``juju config`` switches the blog to production with exactly one start."""
+    starts = await blog.starts()
+    mode = await blog.configure_as_the_readme_says()
+
+    assert mode == "production"
+    assert (await blog.health())["mode"] == mode
+    assert await blog.starts() == starts + 1
+
+
+async def assert_repeated_hooks_add_no_start(blog: Deployment, hooks: Sequence[str]) -> None:
+    """Hooks that find everything right must leave the running process alone."""
+    await blog.set_mode("test")
+    before, starts = await blog.health(), await blog.starts()
+    for hook in hooks:
+        await blog.hook(hook)
+    await blog.settle(message=f"serving in {before['mode']} mode")
+
+    assert (await blog.health())["start_id"] == before["start_id"]
+    assert await blog.starts() == starts
+
+
+async def assert_toggles_restart_once(blog: Deployment) -> None:
+    """Each real mode change is exactly one new start, in the new mode."""
+    await blog.set_mode("test")
+    starts = await blog.starts()
+    seen = {(await blog.health())["start_id"]}
+    for mode in ("production", "test"):
+        await blog.set_mode(mode)
+        starts += 1
+        health = await blog.health()
+        assert health["mode"] == mode
+        assert health["start_id"] not in seen
+        assert await blog.starts() == starts
+        seen.add(health["start_id"])
+
+
+async def assert_invalid_mode_blocks_and_changes_nothing(blog: Deployment) -> None:
+    """A bad value blocks the unit and touches nothing; fixing it back restarts nothing."""
+    await blog.set_mode("test")
+    before = await blog.health()
+    await blog.request_mode("Production")
+    await blog.settle(status="blocked")
+    assert "'Production'" in await blog.status_message()
+    assert (await blog.health())["start_id"] == before["start_id"]
+
+    await blog.set_mode("test")
+    assert (await blog.health())["start_id"] == before["start_id"]
+
+
+async def assert_machine_refresh_adds_no_start(blog: Deployment, charm: Path) -> None:
+    """A machine refresh replaces the charm, not the running blog."""
+    await blog.set_mode("test")
+    before, starts = await blog.health(), await blog.starts()
+
+    await blog.refresh(charm)
+    await blog.settle(message="serving in test mode")
+
+    assert (await blog.health())["start_id"] == before["start_id"]
+    assert await blog.starts() == starts
+
+
+async def assert_deleted_mode_file_is_rewritten_with_one_start(blog: Deployment) -> None:
+    """A mode file deleted by hand is written again at the next hook, with one start."""
+    await blog.set_mode("test")
+    starts = await blog.starts()
+    await blog.run(commands.delete_machine_mode_file())
+
+    await blog.hook("update-status")
+    await blog.settle(message="serving in test mode")
+
+    assert await blog.run(commands.machine_mode_file()) == "test\n"
+    assert await blog.starts() == starts + 1
+
+
+async def assert_reboot_adds_no_start(blog: Deployment) -> None:
+    """After a reboot systemd starts the blog once; the charm's post-reboot hooks add none."""
+    await blog.set_mode("test")
+
+    await blog.reboot(blog.unit)
+    # The agent runs start (and config-changed) after the reboot; both find nothing to do.
+    await blog.settle(message="serving in test mode")
+
+    assert await blog.starts() == 1
+    assert (await blog.health())["mode"] == "test"
+
+
+async def assert_fresh_pod_started_once(blog: Deployment, old_pod: str, mode: str) -> None:
+    """A new pod (not ``old_pod``): one start there, in ``mode``, and no container restarted."""
+    await blog.settle(message=f"serving in {mode} mode")
+
+    new_pod = await blog.incarnation()
+    assert new_pod != old_pod
+    assert await blog.run(commands.pebble_mode_file()) == f"{mode}\n"
+    assert (await blog.health())["mode"] == mode
+    assert await blog.starts() == 1
+    assert await blog.incarnation() == new_pod, "the pod changed again, or a container restarted"
+
+
+async def assert_pod_reschedule_starts_once_in_the_new_pod(blog: Deployment) -> None:
+    """A deleted pod comes back with an empty filesystem; the blog must start once, in the mode."""
+    await blog.set_mode("production")
+    old = await blog.incarnation()
+
+    await blog.reschedule(blog.unit)
+
+    await assert_fresh_pod_started_once(blog, old, "production")
+
+
+async def assert_k8s_refresh_rolls_the_pod_and_starts_once(blog: Deployment, charm: Path) -> None:
+    """On Kubernetes a refresh replaces the pod (Juju changes its template): one start there."""
+    await blog.set_mode("test")
+    old = await blog.incarnation()
+
+    await blog.refresh(charm)
+    await blog.replaced(blog.unit, old)
+
+    await assert_fresh_pod_started_once(blog, old, "test")

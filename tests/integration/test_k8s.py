@@ -6,10 +6,11 @@ buffer), cross-checked with the blog's ``start_id``, and with the pod's UID and
 its containers' restart counts, so that a new pod or a restarted container is
 never mistaken for the old one. Every look inside goes through the charm
 container (``juju exec`` of :mod:`tests.integration.unit_commands`): it shares
-the pod's network, and its Pebble client reaches the workload's Pebble. The
-posts scenarios (a post across a deleted pod, a refused name, a second unit)
-are :mod:`tests.integration.scenarios`', run here through :class:`DeployedBlog`,
-which deletes pods with lightkube (:mod:`tests.integration.pods`).
+the pod's network, and its Pebble client reaches the workload's Pebble. Every
+test is one of :mod:`tests.integration.scenarios`, run here through
+:class:`DeployedBlog`, which deletes pods with lightkube
+(:mod:`tests.integration.pods`); ``tests/integration_jubilant/test_k8s.py`` runs
+the same ones with jubilant.
 """
 
 from __future__ import annotations
@@ -17,24 +18,15 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 from lightkube import AsyncClient
-from lightkube.resources.core_v1 import Pod
 from pytest_operator.plugin import OpsTest
 
 from tests.integration import pods, scenarios
 from tests.integration import unit_commands as commands
 from tests.integration.conftest import charm_for, require_model_type
-from tests.integration.juju_helpers import (
-    DeployedBlog,
-    assert_invalid_mode_blocks_and_changes_nothing,
-    assert_readme_configure_restarts_once,
-    assert_repeated_hooks_add_no_start,
-    assert_toggles_restart_once,
-    bounded,
-)
+from tests.integration.juju_helpers import DeployedBlog
 
 pytestmark = pytest.mark.k8s
 APP = "example-blog-k8s"
-POD = pods.pod_name(f"{APP}/0")
 
 
 def namespace(ops_test: OpsTest) -> str:
@@ -60,78 +52,45 @@ async def blog(ops_test: OpsTest, kube: AsyncClient) -> DeployedBlog:
         new = await pods.delete_pod(kube, namespace(ops_test), pods.pod_name(unit))
         assert set(new.restarts.values()) == {0}, new.restarts
 
-    deployed = DeployedBlog(ops_test, APP, starts_in_this_pod, pod, reschedule)
+    async def replaced(unit: str, old: str) -> None:
+        new = await pods.new_pod(kube, namespace(ops_test), pods.pod_name(unit), pods.uid_of(old))
+        assert set(new.restarts.values()) == {0}, new.restarts
+
+    deployed = DeployedBlog(ops_test, APP, starts_in_this_pod, pod, reschedule, replaced)
     return deployed
-
-
-async def assert_fresh_pod_started_once(
-    blog: DeployedBlog, kube: AsyncClient, ops_test: OpsTest, old_uid: str, mode: str
-) -> None:
-    """A new pod: one start, in ``mode``, and no container restarted."""
-    state = await pods.new_pod(kube, namespace(ops_test), POD, old_uid)
-    await blog.settle(message=f"serving in {mode} mode")
-
-    current = await pods.pod_state(kube, namespace(ops_test), POD)
-    assert current.uid == state.uid, "the pod changed again"
-    assert set(state.restarts.values()) == {0}, state.restarts
-    assert await blog.run(commands.pebble_mode_file()) == f"{mode}\n"
-    assert (await blog.health())["mode"] == mode
-    assert await blog.starts() == 1
 
 
 @pytest.mark.abort_on_fail
 async def test_deploy_starts_once(ops_test: OpsTest, blog: DeployedBlog):
-    assert ops_test.model is not None
-    charm = await charm_for(ops_test, "k8s")
-    await blog.deploy_as_the_readme_says("k8s", charm)
-    await blog.settle(message="serving in test mode")
-
-    assert (await blog.health())["mode"] == "test"
-    assert await blog.starts() == 1
-    assert await blog.run(commands.pebble_mode_file()) == "test\n"
+    await scenarios.assert_k8s_deploy_starts_once(blog, await charm_for(ops_test, "k8s"))
 
 
 async def test_readme_configure_command_restarts_once(blog: DeployedBlog):
-    await assert_readme_configure_restarts_once(blog)
+    await scenarios.assert_readme_configure_restarts_once(blog)
 
 
 async def test_repeated_hooks_add_no_start(blog: DeployedBlog):
-    await blog.set_mode("test")
-    await assert_repeated_hooks_add_no_start(
-        blog, ("config-changed", "update-status", commands.PEBBLE_READY)
-    )
+    await scenarios.assert_repeated_hooks_add_no_start(blog, scenarios.K8S_HOOKS)
 
 
 async def test_toggle_restarts_once_each_way(blog: DeployedBlog):
-    await assert_toggles_restart_once(blog)
+    await scenarios.assert_toggles_restart_once(blog)
 
 
 async def test_invalid_mode_blocks_and_changes_nothing(blog: DeployedBlog):
-    await assert_invalid_mode_blocks_and_changes_nothing(blog)
+    await scenarios.assert_invalid_mode_blocks_and_changes_nothing(blog)
 
 
-async def test_pod_reschedule_starts_once_in_the_new_pod(
-    ops_test: OpsTest, blog: DeployedBlog, kube: AsyncClient
-):
-    """A deleted pod comes back with an empty filesystem; the blog must start once, in the mode."""
-    await blog.set_mode("production")
-    old = await pods.pod_state(kube, namespace(ops_test), POD)
-
-    await bounded(kube.delete(Pod, POD, namespace=namespace(ops_test)), f"deleting {POD}")
-
-    await assert_fresh_pod_started_once(blog, kube, ops_test, old.uid, "production")
+async def test_pod_reschedule_starts_once_in_the_new_pod(blog: DeployedBlog):
+    await scenarios.assert_pod_reschedule_starts_once_in_the_new_pod(blog)
 
 
 async def test_refresh_rolls_the_pod_and_starts_once_in_the_new_one(
-    ops_test: OpsTest, blog: DeployedBlog, kube: AsyncClient
+    ops_test: OpsTest, blog: DeployedBlog
 ):
-    """On Kubernetes a refresh replaces the pod (Juju changes its template): one start there."""
-    await blog.set_mode("test")
-    old = await pods.pod_state(kube, namespace(ops_test), POD)
-
-    await blog.refresh(await charm_for(ops_test, "k8s"))
-
-    await assert_fresh_pod_started_once(blog, kube, ops_test, old.uid, "test")
+    await scenarios.assert_k8s_refresh_rolls_the_pod_and_starts_once(
+        blog, await charm_for(ops_test, "k8s")
+    )
 
 
 async def test_readme_post_is_served_again_by_a_new_pod_started_once(blog: DeployedBlog):

@@ -75,6 +75,8 @@ POSTS_STORAGE = {
         "location": "/var/lib/example_blog/posts",
     }
 }
+# The oldest Juju both charms are tested on; the Kubernetes one needs a Kubernetes API too.
+MACHINE_ASSUMES = ["juju >= 3.6"]
 KUBERNETES_METADATA = {
     "containers": {
         "blog": {
@@ -82,7 +84,7 @@ KUBERNETES_METADATA = {
             "mounts": [{"storage": "posts", "location": "/var/lib/example_blog/posts"}],
         }
     },
-    "assumes": ["k8s-api"],
+    "assumes": ["juju >= 3.6", "k8s-api"],
 }
 RUN_TIMEOUT = 120
 
@@ -160,6 +162,12 @@ def check_metadata(root: Path, variant: Variant) -> list[str]:
         problems.append(f"metadata.yaml differs from the merged metadata of {variant.name}")
     if metadata.get("storage") != POSTS_STORAGE:
         problems.append(f"metadata.yaml storage is {metadata.get('storage')!r}")
+    return problems + substrate_problems(metadata, variant)
+
+
+def substrate_problems(metadata: dict[str, Any], variant: Variant) -> list[str]:
+    """What only one substrate's metadata must have, or must not."""
+    problems: list[str] = []
     if variant.name == "k8s":
         for key, value in KUBERNETES_METADATA.items():
             if metadata.get(key) != value:
@@ -167,8 +175,11 @@ def check_metadata(root: Path, variant: Variant) -> list[str]:
         image = metadata.get("resources", {}).get("blog-image", {})
         if image.get("type") != "oci-image":
             problems.append(f"metadata.yaml has no oci-image resource blog-image: {image!r}")
-    elif kubernetes_keys := sorted({"containers", "resources", "assumes"} & metadata.keys()):
+        return problems
+    if kubernetes_keys := sorted({"containers", "resources"} & metadata.keys()):
         problems.append(f"the machine charm's metadata.yaml has {kubernetes_keys}")
+    if metadata.get("assumes") != MACHINE_ASSUMES:
+        problems.append(f"metadata.yaml assumes {metadata.get('assumes')!r}")
     return problems
 
 

@@ -94,7 +94,8 @@ def test_other_variants_metadata_is_caught(unpacked: dict[str, Path], scratch: P
     assert problems == [
         "metadata.yaml names 'example-blog-k8s', not 'example-blog'",
         "metadata.yaml differs from the merged metadata of machine",
-        "the machine charm's metadata.yaml has ['assumes', 'containers', 'resources']",
+        "the machine charm's metadata.yaml has ['containers', 'resources']",
+        "metadata.yaml assumes ['juju >= 3.6', 'k8s-api']",
     ]
 
 
@@ -108,7 +109,7 @@ def test_kubernetes_metadata_without_container_is_caught(
     problems = artifact.check_metadata(root, artifact.VARIANTS["k8s"])
     assert problems == [
         "metadata.yaml differs from the merged metadata of k8s",
-        "metadata.yaml containers is None, not {'blog': {'resource': 'blog-image'}}",
+        f"metadata.yaml containers is None, not {artifact.KUBERNETES_METADATA['containers']!r}",
     ]
 
 

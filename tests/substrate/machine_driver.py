@@ -59,7 +59,7 @@ def run_hooks(mode: str, events: list[str], design: str | None = None) -> list[d
         import importlib
 
         designs = importlib.import_module("teaching.designs")
-        charm = designs.machine_charm(designs.DESIGNS[design])
+        charm = designs.charm_for("machine", design)
     ctx = testing.Context(
         charm, meta=metadata("machine"), config=config_options(), actions=action_definitions()
     )

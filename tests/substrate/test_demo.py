@@ -299,8 +299,23 @@ def test_every_row_shows_one_start_per_deploy_and_per_real_change_and_nothing_is
         assert [row[4] for row in rows] == ["-", "-", "-", "yes", "yes", "yes", "-"], substrate
         assert rows[5][5] == "no extra start"
         assert not [row for row in rows if "UNEXPECTED" in row[5]]
+    assert_designs_ran(run)
     run.assert_nothing_left(before)
     print(f"demo run: {run.elapsed:.1f} s")
+
+
+DESIGN_ROW = re.compile(r"^   (machine|k8s)\s+(\S)\s+(\S+)\s+(\d+) starts / (\d+) needed")
+
+
+def assert_designs_ran(run: DemoRun) -> None:
+    """The closing run printed a row per variant and design that applies to it."""
+    rows = [found.groups() for line in run.out if (found := DESIGN_ROW.match(line))]
+    names = {(variant, name) for variant, _, name, _, _ in rows}
+    for variant in SUBSTRATES:
+        assert (variant, "this") in names, run.output()
+        assert (variant, "stored-state") in names, run.output()
+    assert ("k8s", "pebble-ready-once") in names
+    assert ("machine", "pebble-ready-once") not in names
 
 
 def test_ctrl_c_mid_run_stops_cleanly(run_demo: Callable[..., DemoRun], before: Before):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from nocloud import pebble_pod
-from nocloud.pebble_pod import HookFailedError, Unit
+from nocloud.pebble_pod import HookFailedError, KillPoint, Unit
 from tests.substrate.k8s_unit import K8sUnit
 from tests.substrate.machine_unit import MachineBlog
 from tests.substrate.test_pebble import PEBBLE_READY, observe
@@ -45,25 +45,27 @@ def test_always_restart_restarts_the_real_blog_on_every_repeated_config_changed(
     assert blog.health().start_id != first.start_id
 
 
-@pytest.fixture(params=["local", "juju"], ids=["state-lost", "state-kept"])
+def design_unit(name: str, pebble: Path, tmp_path: Path) -> K8sUnit:
+    """A unit whose pod runs design ``name`` of ``teaching/designs.py`` as its charm."""
+    entrypoint = ("./src/designs.py", "k8s", name)
+    return K8sUnit(tmp_path, pebble, {"mode": "test"}, entrypoint=entrypoint, extra_src=(DESIGNS,))
+
+
+@pytest.fixture(params=["stored-state", "stored-juju"], ids=["state-lost", "state-kept"])
 def stored_state_unit(
     request: pytest.FixtureRequest, pebble: Path, tmp_path: Path
 ) -> Iterator[Unit]:
     """The StoredState design as the pod's charm, its memory local or with the controller."""
-    entrypoint = ("./src/designs.py", "k8s", "stored-state", request.param)
-    unit = K8sUnit(tmp_path, pebble, {"mode": "test"}, entrypoint=entrypoint, extra_src=(DESIGNS,))
-    try:
+    with design_unit(request.param, pebble, tmp_path) as unit:
         yield unit
-    finally:
-        unit.close()
 
 
 def test_stored_state_after_a_real_reschedule_never_writes_the_mode_file(stored_state_unit: Unit):
     """Lost, the memory is back at its default; kept, at the old value: both equal the config."""
     unit = stored_state_unit
-    storage = unit.entrypoint[-1]
+    kept = unit.entrypoint[-1] == "stored-juju"
     unit.pod.start_workload()
-    mode = "test" if storage == "local" else "production"
+    mode = "production" if kept else "test"
     for hook in ("install", "config-changed", "start", PEBBLE_READY):
         unit.run(hook)
     if mode != "test":
@@ -72,7 +74,7 @@ def test_stored_state_after_a_real_reschedule_never_writes_the_mode_file(stored_
     health = observe(unit.pod).health
     assert health is not None
     assert health["mode"] == mode
-    if storage == "juju":
+    if kept:
         assert unit.juju.state["charm-state"], "the memory is with the controller"
 
     new = unit.reschedule()
@@ -85,3 +87,31 @@ def test_stored_state_after_a_real_reschedule_never_writes_the_mode_file(stored_
     assert not new.file(MODE_FILE).exists()
     assert observe(new).health is None
     assert pebble_pod.pebble_api(new.socket_path, "GET", "/v1/services")[0]["current"] != "active"
+
+
+# What ``container.can_connect()`` asks Pebble.
+CAN_CONNECT = KillPoint("GET", "/v1/system-info")
+
+
+@pytest.mark.parametrize(("name", "fails"), [("can-connect", True), (None, False)])
+def test_pebble_that_dies_right_after_can_connect_fails_the_hook(
+    pebble: Path, tmp_path: Path, name: str | None, fails: bool
+):
+    """The check is answered, Pebble dies, the next call fails: a hook error, not a wait.
+
+    The shipped charm (``name`` None) meets the same kill at the same request
+    (its first call is the reconcile's, not a check) and waits for pebble-ready.
+    """
+    point = CAN_CONNECT if name else KillPoint("GET", "/v1/files")
+    shipped = K8sUnit(tmp_path, pebble, {"mode": "test"}) if name is None else None
+    unit = shipped or design_unit(str(name), pebble, tmp_path)
+    with unit:
+        unit.pod.start_workload()
+        proxy = unit.pod.proxy(point)
+
+        result = unit.pod.run_hook(PEBBLE_READY, via=proxy)
+
+        assert proxy.fired.is_set(), proxy.requests
+        assert result.ok is not fails, result.output
+        if fails:
+            assert "ConnectionError" in result.output

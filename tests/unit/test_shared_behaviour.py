@@ -197,3 +197,15 @@ def test_while_the_service_manager_is_away_the_unit_waits_and_touches_nothing(
     assert (charm.starts, charm.stops) == (2, 0)
     assert charm.file(MODE_FILE).read_text() == "production\n"
     assert state.unit_status == testing.ActiveStatus("serving in production mode")
+
+
+def test_a_hand_edit_then_the_same_mode_configured_restarts_once_into_it(each_charm: CharmRun):
+    """The file and the option agree, but the running blog read the old file: its word decides."""
+    state = each_charm.deploy("test")
+    each_charm.file(MODE_FILE).write_text("production\n")
+
+    state = each_charm.run(each_charm.ctx.on.config_changed(), with_mode(state, "production"))
+    each_charm.run(each_charm.ctx.on.update_status(), state)
+
+    assert each_charm.blog.serving == "production"
+    assert (each_charm.starts, each_charm.stops) == (2, 1)
