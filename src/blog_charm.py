@@ -6,8 +6,8 @@ only the events that exist on its substrate (``remove`` on a machine,
 
 The posts are the ``posts`` storage, which Juju keeps for the unit: the charm
 asks the model in each hook whether it is attached (a directory at the
-location proves nothing: rootfs storage is a plain directory) and keeps
-nothing about it. Production mode without it touches nothing and says so.
+location proves nothing: on a machine it is there either way) and keeps
+nothing about it. Production mode without it touches nothing and waits for it, saying so.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 WAITING_FOR_MANAGER = "waiting for the workload's service manager"
 POSTS_STORAGE: Final = "posts"
+NO_POSTS_STORAGE: Final = (
+    f"production mode waits for the {POSTS_STORAGE} storage (see `juju storage`), or set mode=test"
+)
 # A blog its service manager calls running but that does not answer may be
 # in the middle of a restart the manager made itself (Pebble reports a
 # service active while it starts it). A hook waits this long for it to
@@ -84,7 +87,10 @@ class ExampleBlogCharm(ops.CharmBase):
         # What a reconcile in *this* hook found; never stored between hooks.
         self._unreachable: Exception | None = None
         self._start_failure: StartFailedError | None = None
+        # The blog's answer to this hook's reconcile, when it read one: collect-status
+        # then needs no request of its own (None: it did not answer in time).
         self._answer: health.Health | None = None
+        self._settle_read = False
         framework.observe(self.on.install, self._on_install)
         # Every event after which the workload may differ from the config. The
         # reconcile is cheap when nothing differs, so running it on upgrade
@@ -121,6 +127,7 @@ class ExampleBlogCharm(ops.CharmBase):
             return  # collect-status says what to do; a running blog is left as it is
         try:
             outcome, self._answer = reconcile_serving(self.workload, config.mode)
+            self._settle_read = outcome in (Outcome.UNCHANGED, Outcome.REPAIRED)
         except self.workload.unreachable_errors as e:
             # Not deferred: the service manager is unreachable only while the
             # workload container is (re)starting, and Juju emits pebble-ready
@@ -175,12 +182,10 @@ class ExampleBlogCharm(ops.CharmBase):
             event.add_status(ops.BlockedStatus(str(e)))
             return
         if self._posts_missing(config.mode):
-            event.add_status(
-                ops.BlockedStatus(
-                    f"production mode serves the {POSTS_STORAGE} storage, which is not attached: "
-                    f"`juju add-storage {self.unit.name} {POSTS_STORAGE}`, or set mode=test"
-                )
-            )
+            # Juju attaches a required storage itself (on a deploy before
+            # install, on a refresh that adds it just after); it is missing
+            # only meanwhile, or while the unit is torn down.
+            event.add_status(ops.WaitingStatus(NO_POSTS_STORAGE))
             return
         event.add_status(self._workload_status(config.mode))
 
@@ -199,7 +204,7 @@ class ExampleBlogCharm(ops.CharmBase):
             )
         if self._unreachable is not None:
             return ops.WaitingStatus(WAITING_FOR_MANAGER)
-        answer = self._answer or health.read(PORT)
+        answer = self._answer if self._settle_read else health.read(PORT)
         if answer is not None:
             if answer.mode == mode:
                 return ops.ActiveStatus(f"serving in {mode} mode")

@@ -7,8 +7,11 @@ process holds its port, it is still starting, it hangs). Only the blog's
 pod's network, which the charm container shares), shows that it serves and
 with which mode it started.
 
-One request per hook, with a short timeout: a blog that does not answer
-within it is not serving, whatever the reason.
+One request per hook in the common case, with a short timeout: a blog that
+does not answer within it is not serving, whatever the reason. Only a blog
+that its service manager runs but that is silent is asked again, a few times
+a second, for up to ``blog_charm.SETTLE_SECONDS`` (it may be in a restart the
+manager makes itself).
 """
 
 from __future__ import annotations

@@ -59,7 +59,9 @@ class NewPost:
             raise ValueError("the title is empty")
         if len(title) > MAX_TITLE_CHARS:
             raise ValueError(f"the title has {len(title)} characters, at most {MAX_TITLE_CHARS}")
-        if any(unicodedata.category(char).startswith("C") for char in title):
+        # Control, surrogate and private-use characters; format ones (a soft hyphen,
+        # a joiner in an emoji) belong to printable text.
+        if any(unicodedata.category(char) in ("Cc", "Cs", "Co") for char in title):
             raise ValueError("the title must be one line of printable text")
         if "\0" in self.body:
             raise ValueError("the body holds a NUL character")
@@ -78,4 +80,4 @@ class NewPost:
     @property
     def text(self) -> str:
         """The file's content: the title line, then the body."""
-        return f"{self.title.strip()}\n{self.body.strip()}\n"
+        return f"{self.title.strip()}\n{self.body.rstrip()}\n"

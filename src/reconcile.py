@@ -48,7 +48,7 @@ def reconcile(workload: Workload, mode: str) -> Outcome:
     repairs = [each for each, drift in drifts if drift is Drift.METADATA]
     running = workload.is_running()
     for each in repairs:
-        each.apply()
+        each.repair()
     if running and not stale:
         return Outcome.REPAIRED if repairs else Outcome.UNCHANGED
     if running:

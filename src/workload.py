@@ -72,6 +72,10 @@ class ServiceInput(Protocol):
         """Make the input as desired."""
         ...
 
+    def repair(self) -> None:
+        """Put right a :attr:`Drift.METADATA` drift, leaving the content as it is."""
+        ...
+
 
 class FileMetadata(NamedTuple):
     """Who owns a file and its permission bits, as both substrates can report them."""
@@ -109,6 +113,10 @@ class Workload(Protocol):
 
         Raises ``FileNotFoundError`` when there is no such file.
         """
+        ...
+
+    def set_metadata(self, location: str) -> None:
+        """Give the file ``FILE_OWNER`` and ``FILE_MODE``; its content stays as it is."""
         ...
 
     def create_file(self, location: str, content: str) -> None:
@@ -172,12 +180,16 @@ class ManagedFile:
             return Drift.METADATA
         return Drift.NONE
 
+    def repair(self) -> None:
+        """Owner and permissions only: the running blog may read the file meanwhile."""
+        self.workload.set_metadata(self.location)
+
     def apply(self) -> None:
         """Write the whole file, owner and permissions with it, in one call.
 
         Pebble replaces the file atomically; ``write_text`` truncates and
         writes, then sets the permissions and owner, also of a file that was
-        already there, which is how a metadata drift is repaired.
+        already there.
         """
         path = self.workload.path(self.location)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -119,6 +119,10 @@ class PebbleServiceDefinition:
         )
         return Drift.NONE if current else Drift.CONTENT
 
+    def repair(self) -> None:
+        """A plan has no owner or permissions: never called, as its drift is never METADATA."""
+        self.apply()
+
     def apply(self) -> None:
         """Add (or replace) the layer; starting is left to the reconcile."""
         self.container.add_layer(LAYER_NAME, LAYER, combine=True)
@@ -157,6 +161,18 @@ class PebbleWorkload:
                 raise FileNotFoundError(location) from None
             raise
         return FileMetadata(info.user, info.group, info.permissions)
+
+    def set_metadata(self, location: str) -> None:
+        """Push the same bytes back with the owner and permissions: Pebble has no chmod.
+
+        Pebble writes a pushed file to a temporary one and renames it into
+        place, so a reader meanwhile sees the old file or the new, both whole.
+        """
+        with self.container.pull(location, encoding=None) as current:
+            content = current.read()
+        self.container.push(
+            location, content, permissions=FILE_MODE, user=FILE_OWNER, group=FILE_OWNER
+        )
 
     def create_file(self, location: str, content: str) -> None:
         """Push the file unless it exists; Pebble writes a pushed file atomically.

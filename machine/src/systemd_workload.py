@@ -58,10 +58,12 @@ COMMAND_TIMEOUT: Final = 10
 # start where the charm sees it (AF_UNIX is allowed for that notification only).
 # DynamicUser gives the blog a throwaway unprivileged user; the rest takes away
 # everything a small read-only web service does not need. The posts are the
-# ``posts`` storage, mounted by Juju: the blog starts only once it is mounted
-# (RequiresMountsFor=, which also orders it after a mount that fstab lists)
-# and, like the rest of the file system (ProtectSystem=strict), can only read
-# it. The blog writes nothing, so it has no StateDirectory=. Its Python
+# ``posts`` storage, mounted by Juju. RequiresMountsFor= makes the blog need
+# and follow the storage's mount when systemd knows it (from fstab, where
+# Juju lists it since late 2025); one an older Juju's agent makes after boot
+# the running blog serves as it appears, since it lists its posts afresh.
+# Like the rest of the file system (ProtectSystem=strict) the blog can only
+# read it, and it writes nothing, so it has no StateDirectory=. Its Python
 # writes unbuffered, so the journal holds its last words in the order said.
 UNIT_TEXT: Final = f"""\
 [Unit]
@@ -116,61 +118,75 @@ WantedBy=multi-user.target
 # Revisions before the posts storage had StateDirectory=example_blog, with
 # which systemd made this directory a symlink into /var/lib/private: a
 # directory (0700) that only a service with that StateDirectory= may enter.
+# Juju mounts the storage through that link, at OLD_POSTS.
 STATE_LINK: Final = str(pathlib.PurePosixPath(POSTS_DIR).parent)
+OLD_POSTS: Final = f"/var/lib/private/{pathlib.PurePosixPath(STATE_LINK).name}/posts"
+MOUNT_TABLE: Final = "/proc/self/mountinfo"
 
 
 class UnitFile(ManagedFile):
     """The unit file; systemd only sees a new one after a daemon-reload.
 
-    Replacing the unit of a revision before the posts storage also replaces
-    the state directory symlink that unit left, which the blog could no
-    longer enter (see :func:`replace_state_link`).
+    Replacing the unit of a revision before the posts storage also undoes
+    the state directory that unit left, which the new blog could not enter
+    (see :func:`leave_state_directory`).
     """
 
     def drift(self) -> Drift:
-        """The file's drift, and the old unit's symlink, which needs the blog stopped."""
-        if self.workload.path(STATE_LINK).is_symlink():
+        """The file's drift, and what the old unit left, which needs the blog stopped."""
+        if left_state_directory(self.workload.path(STATE_LINK), self.workload.path(OLD_POSTS)):
             return Drift.CONTENT
         return super().drift()
 
     def apply(self) -> None:
         """Put the posts where the new unit reads them, write the unit, tell systemd."""
-        replace_state_link(self.workload.path(STATE_LINK), self.workload.path(POSTS_DIR))
+        leave_state_directory(
+            self.workload.path(STATE_LINK),
+            self.workload.path(OLD_POSTS),
+            self.workload.path(POSTS_DIR),
+        )
         super().apply()
         systemd.daemon_reload()
 
 
-def replace_state_link(link: PathProtocol, posts: PathProtocol) -> None:
+def left_state_directory(link: PathProtocol, old_posts: PathProtocol) -> bool:
+    """Whether the old unit's symlink, or a storage mounted through it, is still there."""
+    return link.is_symlink() or is_mount_point(str(old_posts))
+
+
+def leave_state_directory(
+    link: PathProtocol, old_posts: PathProtocol, posts: PathProtocol
+) -> None:
     """Make ``link`` a directory again, with the posts storage mounted where the metadata says.
 
     Juju mounts the storage at its location, which resolves through the
-    symlink into /var/lib/private, so the mount is moved to the real path
-    (bound there, then unmounted from the old one: a mount under a shared
-    one cannot be moved). Posts the operator kept in the old directory stay
-    there untouched, visible again once the storage no longer covers them
-    (docs/posts.md says how to copy them).
+    symlink to ``old_posts``, so the mount is moved to the real path (bound
+    there, then unmounted from the old one: a mount under a shared one cannot
+    be moved). Each step is checked on its own, so a hook that fails half-way
+    (or a mount Juju makes meanwhile) is finished by the next one. Posts the
+    operator kept in the old directory stay there untouched, visible again
+    once the storage no longer covers them (docs/posts.md says how to copy them).
     """
-    if not link.is_symlink():
-        return
-    old_posts = pathlib.Path(os.path.realpath(str(link))) / posts.name
-    mounted = is_mount_point(old_posts)
-    link.unlink()
-    posts.mkdir(mode=0o755, parents=True)
-    if mounted:
-        _run("mount", "--bind", str(old_posts), str(posts))
+    if link.is_symlink():
+        link.unlink()
+        posts.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if is_mount_point(str(old_posts)):
+        posts.mkdir(mode=0o755, parents=True, exist_ok=True)
+        if not is_mount_point(str(posts)):
+            _run("mount", "--bind", str(old_posts), str(posts))
         _run("umount", str(old_posts))
 
 
-def is_mount_point(path: pathlib.Path) -> bool:
+def is_mount_point(path: str, table: str = MOUNT_TABLE) -> bool:
     """Whether a file system is mounted at ``path``, bind mounts of a directory included.
 
     ``os.path.ismount`` compares devices, which a bind mount from the same
     file system does not change; the kernel's mount table says it.
     """
-    with open("/proc/self/mountinfo", encoding="utf-8") as table:
+    with open(table, encoding="utf-8") as lines:
         # The fifth field is the mount point, with space, tab, newline and backslash octal-escaped.
-        points = {line.split()[4] for line in table if len(line.split()) > 4}
-    escaped = str(path)
+        points = {line.split()[4] for line in lines if len(line.split()) > 4}
+    escaped = path
     for char in "\\ \t\n":
         escaped = escaped.replace(char, f"\\{ord(char):03o}")
     return escaped in points
@@ -255,6 +271,12 @@ def local_metadata(path: LocalPath) -> FileMetadata:
     return FileMetadata(user, group, stat.S_IMODE(info.st_mode))
 
 
+def set_local_metadata(path: LocalPath) -> None:
+    """Give a local file the charm's owner and permissions, in place."""
+    os.chmod(path, FILE_MODE)
+    shutil.chown(path, FILE_OWNER, FILE_OWNER)
+
+
 def create_local_file(target: LocalPath, content: str) -> None:
     """Write a hidden temporary file beside ``target``, then hard-link it into place.
 
@@ -274,6 +296,12 @@ def create_local_file(target: LocalPath, content: str) -> None:
         os.link(temporary, target)
     finally:
         os.unlink(temporary)
+    # The new name is on disk too, once the action says it is written.
+    directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 class SystemdWorkload:
@@ -290,6 +318,10 @@ class SystemdWorkload:
     def metadata(self, location: str) -> FileMetadata:
         """Owner, group and permission bits of a file on this machine."""
         return local_metadata(self.path(location))
+
+    def set_metadata(self, location: str) -> None:
+        """Chmod and chown the file in place."""
+        set_local_metadata(self.path(location))
 
     def create_file(self, location: str, content: str) -> None:
         """Create a file on this machine, atomically and never over another."""

@@ -22,6 +22,8 @@ from workload import MODE_FILE, POSTS_DIR
 # The blog lists its posts afresh within this long (example_blog.LISTING_TTL_SECONDS, and more).
 LISTING_WAIT = 10.0
 OLD_POSTS = "/var/lib/private/example_blog/posts"
+# systemd's name for the mount of the storage's location.
+MOUNT_UNIT = "var-lib-example_blog-posts.mount"
 
 
 def attach_storage(blog: MachineBlog, *, in_fstab: bool) -> None:
@@ -68,6 +70,11 @@ def test_posts_on_the_storage_are_served_and_survive_a_reboot_with_no_start_adde
     blog.container.reboot()
 
     assert mounted_at(blog, POSTS_DIR), "fstab did not mount the storage at boot"
+    needs = blog.properties("RequiresMountsFor", "Requires", "After")
+    # PrivateTmp= adds /var/tmp of its own.
+    assert POSTS_DIR in needs["RequiresMountsFor"].split()
+    assert MOUNT_UNIT in needs["Requires"].split()
+    assert MOUNT_UNIT in needs["After"].split()
     booted = blog.service()
     assert blog.starts() == [booted.invocation_id]
     front_page_shows("Before the reboot")
@@ -151,6 +158,7 @@ def test_an_upgrade_from_a_revision_without_storage_serves_the_storage_and_keeps
     )
     blog.container.run(["mkdir", "-p", OLD_POSTS])
     blog.write(f"{OLD_POSTS}/old.txt", "From the old revision\nkept\n")
+    blog.container.run(["chmod", "0600", f"{OLD_POSTS}/old.txt"])
     attach_storage(blog, in_fstab=False)
     assert mounted_at(blog, OLD_POSTS), "the mount did not go through the old link"
     add_post(blog, "new.txt", "On the new storage")
@@ -167,7 +175,8 @@ def test_an_upgrade_from_a_revision_without_storage_serves_the_storage_and_keeps
     assert "From the old revision" not in page
     assert blog.read(f"{OLD_POSTS}/old.txt") == "From the old revision\nkept\n"
 
-    blog.container.run(["sh", "-c", f"cp --no-clobber {OLD_POSTS}/*.txt {POSTS_DIR}/"])
+    copy = "cp --no-clobber --no-preserve=mode,ownership"
+    blog.container.run(["sh", "-c", f"{copy} {OLD_POSTS}/*.txt {POSTS_DIR}/"])
 
     front_page_shows("From the old revision")
     assert blog.read(MODE_FILE) == "production\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import ops
 import pytest
 from charmlibs.pathops import LocalPath
-from systemd_workload import create_local_file, local_metadata
+from systemd_workload import create_local_file, local_metadata, set_local_metadata
 
 from blog_charm import ExampleBlogCharm
 from tests.support.charm_run import CharmRun, FakeBlog, context, fake_blog
@@ -66,6 +66,10 @@ class FakeWorkload:
     def metadata(self, location: str) -> FileMetadata:
         """The file's owner and permissions, as on a machine."""
         return local_metadata(self.path(location))
+
+    def set_metadata(self, location: str) -> None:
+        """Chmod and chown in place, as on a machine."""
+        set_local_metadata(self.path(location))
 
     def create_file(self, location: str, content: str) -> None:
         """Create the file as on a machine: whole or not at all, never over another."""
@@ -126,6 +130,10 @@ class FakeServiceDefinition:
         """Tell the service manager the service as it should be."""
         self.workload.answer()
         self.workload.defined = SERVICE
+
+    def repair(self) -> None:
+        """A definition has no owner: its drift is never METADATA."""
+        self.apply()
 
 
 @dataclass

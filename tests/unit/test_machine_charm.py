@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import systemd_workload
@@ -304,3 +305,58 @@ def test_the_previous_revisions_state_link_is_replaced_and_its_posts_kept(
     assert machine.file(POSTS_DIR).is_dir()
     assert (private / "old.txt").read_text() == "Old\nkept\n"
     assert (machine.starts, machine.stops) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("/var/lib/example_blog/posts", "/var/lib/example_blog/posts"),
+        ("/srv/a b\\c", "/srv/a\\040b\\134c"),
+    ],
+    ids=["plain", "escaped"],
+)
+def test_a_mount_point_is_found_in_the_kernels_table_as_the_kernel_escapes_it(
+    tmp_path: Path, path: str, line: str
+):
+    table = tmp_path / "mountinfo"
+    table.write_text(f"36 35 98:0 /juju/storage {line} rw,noatime master:1 - ext4 /dev/sda1 rw\n")
+
+    assert systemd_workload.is_mount_point(path, str(table))
+    assert not systemd_workload.is_mount_point("/srv", str(table))
+
+
+def test_an_upgrade_that_fails_half_way_is_finished_by_the_next_hook(
+    machine: MachineCharmRun, monkeypatch: pytest.MonkeyPatch
+):
+    """The link is gone but the storage is still mounted through it: the next hook moves it."""
+    state = machine.deploy("production")
+    old_posts = machine.file(systemd_workload.OLD_POSTS)
+    old_posts.mkdir(parents=True)
+    machine.file(POSTS_DIR).parent.parent.mkdir(parents=True, exist_ok=True)
+    machine.file(POSTS_DIR).parent.symlink_to("private/example_blog")
+    mounted = {str(old_posts)}
+    calls: list[tuple[str, ...]] = []
+
+    def mount_table(path: str, table: str = "") -> bool:
+        return path in mounted
+
+    def run(*command: str) -> None:
+        calls.append(command)
+        if len(calls) == 1:
+            raise subprocess.CalledProcessError(32, command, "", "mount: interrupted")
+        if command[:2] == ("mount", "--bind"):
+            mounted.add(command[3])
+        elif command[0] == "umount":
+            mounted.discard(command[1])
+
+    monkeypatch.setattr(systemd_workload, "is_mount_point", mount_table)
+    monkeypatch.setattr(systemd_workload, "_run", run)
+
+    with pytest.raises(testing.errors.UncaughtCharmError):
+        machine.run(machine.ctx.on.upgrade_charm(), state)
+    machine.run(machine.ctx.on.update_status(), state)
+
+    assert mounted == {str(machine.file(POSTS_DIR))}
+    assert [command[0] for command in calls] == ["mount", "mount", "umount"]
+    assert not machine.file(POSTS_DIR).parent.is_symlink()
+    assert machine.blog.serving == "production"
