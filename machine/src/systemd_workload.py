@@ -304,7 +304,31 @@ def create_local_file(target: LocalPath, content: str) -> None:
         os.close(directory)
 
 
-class SystemdWorkload:
+class LocalFiles:
+    """The file half of a workload whose files are local paths (:meth:`path`).
+
+    :class:`SystemdWorkload` is one; any workload whose files are local paths,
+    wherever they are rooted, can share it.
+    """
+
+    def path(self, location: str) -> LocalPath:
+        """The local path of ``location``."""
+        raise NotImplementedError
+
+    def metadata(self, location: str) -> FileMetadata:
+        """Owner, group and permission bits of a local file."""
+        return local_metadata(self.path(location))
+
+    def set_metadata(self, location: str) -> None:
+        """Chmod and chown the file in place."""
+        set_local_metadata(self.path(location))
+
+    def create_file(self, location: str, content: str) -> None:
+        """Create a local file, atomically and never over another."""
+        create_local_file(self.path(location), content)
+
+
+class SystemdWorkload(LocalFiles):
     """ExampleBlog under systemd on this machine."""
 
     # systemctl failures are real failures here: the hook fails and Juju retries it.
@@ -314,18 +338,6 @@ class SystemdWorkload:
     def path(self, location: str) -> LocalPath:
         """A path on this machine."""
         return LocalPath(location)
-
-    def metadata(self, location: str) -> FileMetadata:
-        """Owner, group and permission bits of a file on this machine."""
-        return local_metadata(self.path(location))
-
-    def set_metadata(self, location: str) -> None:
-        """Chmod and chown the file in place."""
-        set_local_metadata(self.path(location))
-
-    def create_file(self, location: str, content: str) -> None:
-        """Create a file on this machine, atomically and never over another."""
-        create_local_file(self.path(location), content)
 
     def service_definition(self) -> UnitFile:
         """The systemd unit file."""

@@ -17,11 +17,11 @@ from pathlib import Path
 import ops
 import pytest
 from charmlibs.pathops import LocalPath
-from systemd_workload import create_local_file, local_metadata, set_local_metadata
+from systemd_workload import LocalFiles
 
 from blog_charm import ExampleBlogCharm
 from tests.support.charm_run import CharmRun, FakeBlog, context, fake_blog
-from workload import COMMAND, SERVICE_NAME, Drift, FileMetadata, StartFailedError
+from workload import COMMAND, SERVICE_NAME, Drift, StartFailedError
 
 # What the fake service manager knows the service as, once its definition is applied.
 SERVICE = f"{SERVICE_NAME}: {COMMAND}"
@@ -32,7 +32,7 @@ class ServiceManagerAwayError(Exception):
 
 
 @dataclass
-class FakeWorkload:
+class FakeWorkload(LocalFiles):
     """A ``Workload`` whose service manager is a few fields in front of the fake blog.
 
     The files are real, under ``root``, as ``LocalPath`` (the machine's
@@ -62,18 +62,6 @@ class FakeWorkload:
         """The file at ``location`` under the root."""
         self.answer()
         return LocalPath(self.root, location.lstrip("/"))
-
-    def metadata(self, location: str) -> FileMetadata:
-        """The file's owner and permissions, as on a machine."""
-        return local_metadata(self.path(location))
-
-    def set_metadata(self, location: str) -> None:
-        """Chmod and chown in place, as on a machine."""
-        set_local_metadata(self.path(location))
-
-    def create_file(self, location: str, content: str) -> None:
-        """Create the file as on a machine: whole or not at all, never over another."""
-        create_local_file(self.path(location), content)
 
     def service_definition(self) -> FakeServiceDefinition:
         """The service as the fake service manager should know it."""
